@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { parseWindows, type RollingWindow } from './limits/windows.js';
+
+export const CERTCENTRAL_US = 'https://www.digicert.com/services/v2';
+export const CERTCENTRAL_EU = 'https://certcentral.digicert.eu/services/v2';
+
+const windows = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx): RollingWindow[] => {
+      try {
+        return parseWindows(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must start with http:// or https://')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const redisUrl = z
+  .string()
+  .url()
+  .refine((u) => /^rediss?:\/\//i.test(u), 'must start with redis:// or rediss://');
+
+const envSchema = z.object({
+  CERTCENTRAL_API_KEY: z.string().trim().min(1).optional(),
+  CERTCENTRAL_BASE_URL: httpUrl.default(CERTCENTRAL_US),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  SEAL_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, _ . - { } only')
+    .default('sealmail'),
+  SEAL_LIMITS: windows('100/5s,1000/3m'),
+  SEAL_DIRECT_LIMITS: windows(''),
+  SEAL_LIMIT_MARGIN: z.coerce.number().min(0).max(0.5).default(0),
+  SEAL_CONCURRENCY: int(8, 1, 500),
+  SEAL_MAX_ATTEMPTS: int(5, 1, 100),
+  SEAL_RETRY_BASE_MS: int(2_000, 1),
+  SEAL_RETRY_MAX_MS: int(120_000, 1),
+  SEAL_BACKOFF_BASE_MS: int(5_000, 1),
+  SEAL_BACKOFF_MAX_MS: int(300_000, 1),
+  SEAL_REQUEST_TIMEOUT_MS: int(30_000, 100),
+  SEAL_SENT_TTL_DAYS: z.coerce.number().positive().default(30),
+  SEAL_SHUTDOWN_GRACE_MS: int(30_000, 0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+});
+
+export interface Config {
+  /** CertCentral API key; absent for commands that do not call the API. Never logged or stored. */
+  readonly apiKey: string | undefined;
+  readonly baseUrl: string;
+  readonly redisUrl: string;
+  /** Prefix of every Redis key this product writes. @defaultValue `sealmail` */
+  readonly prefix: string;
+  readonly limits: { readonly throttled: RollingWindow[]; readonly direct: RollingWindow[] };
+  /** Fraction of each window kept free for the account's other traffic. @defaultValue 0 */
+  readonly limitMargin: number;
+  /** Jobs in flight per lane per process. @defaultValue 8 */
+  readonly concurrency: number;
+  /** Attempts per row for transient failures (5xx, timeouts, resets). @defaultValue 5 */
+  readonly maxAttempts: number;
+  /** Exponential backoff of transient retries. */
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  /** Lane pause after a 429: base doubles per consecutive 429, up to max. */
+  readonly backoff429: { readonly baseMs: number; readonly maxMs: number };
+  readonly requestTimeoutMs: number;
+  /** How long a sent (order, recipient) is remembered as `already_sent`. @defaultValue 30 days */
+  readonly sentTtlSeconds: number;
+  readonly shutdownGraceMs: number;
+  readonly log: { readonly level: string; readonly pretty: boolean };
+}
+
+/** Reads the environment once. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    apiKey: e.CERTCENTRAL_API_KEY,
+    baseUrl: e.CERTCENTRAL_BASE_URL,
+    redisUrl: e.REDIS_URL,
+    prefix: e.SEAL_PREFIX,
+    limits: { throttled: e.SEAL_LIMITS, direct: e.SEAL_DIRECT_LIMITS },
+    limitMargin: e.SEAL_LIMIT_MARGIN,
+    concurrency: e.SEAL_CONCURRENCY,
+    maxAttempts: e.SEAL_MAX_ATTEMPTS,
+    retry: { baseMs: e.SEAL_RETRY_BASE_MS, maxMs: e.SEAL_RETRY_MAX_MS },
+    backoff429: { baseMs: e.SEAL_BACKOFF_BASE_MS, maxMs: e.SEAL_BACKOFF_MAX_MS },
+    requestTimeoutMs: e.SEAL_REQUEST_TIMEOUT_MS,
+    sentTtlSeconds: Math.round(e.SEAL_SENT_TTL_DAYS * 86_400),
+    shutdownGraceMs: e.SEAL_SHUTDOWN_GRACE_MS,
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' },
+  };
+}
+
+/** The API key, or a clear error for commands that need one. */
+export function requireApiKey(config: Config): string {
+  if (!config.apiKey) {
+    throw new ConfigError('CERTCENTRAL_API_KEY is not set; export your CertCentral API key first');
+  }
+  return config.apiKey;
+}
+
+/** A Redis URL safe to print: the password is masked. */
+export function displayRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://(invalid url)';
+  }
+}

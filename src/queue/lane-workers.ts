@@ -1,0 +1,120 @@
+import { Worker } from 'bullmq';
+import { createClient } from '../certcentral/client.js';
+import type { ApiError } from '../certcentral/outcome.js';
+import { requireApiKey } from '../config.js';
+import { backoffDelay } from '../limits/backoff.js';
+import { type LaneHalt, LaneState } from '../limits/lane-state.js';
+import { RollingLimiter } from '../limits/rolling-limiter.js';
+import { formatWindows } from '../limits/windows.js';
+import type { Runtime } from '../runtime.js';
+import { LANES, type Lane } from './lanes.js';
+import { createProcessor } from './processor.js';
+
+export interface LaneWorkers {
+  /** Settles when a lane is stopped because CertCentral refused the key. */
+  readonly halted: Promise<{ lane: Lane; halt: LaneHalt }>;
+  /** Finishes in-flight calls (up to the grace period), returns the rest to the queue. */
+  close(): Promise<void>;
+}
+
+/**
+ * BullMQ's limiter, set so high that it never limits by itself, makes workers honour the
+ * lane-wide holds that 429s and the rolling limiter put on the queue's limiter key.
+ */
+const HOLDS_ONLY = { max: 1_000_000_000, duration: 1_000 };
+
+/** Starts one BullMQ worker per lane in this process. */
+export async function startLaneWorkers(
+  runtime: Runtime,
+  lanes: readonly Lane[],
+): Promise<LaneWorkers> {
+  const { config, logger, redis, keys, store, queues } = runtime;
+  const client = createClient({
+    baseUrl: config.baseUrl,
+    apiKey: requireApiKey(config),
+    timeoutMs: config.requestTimeoutMs,
+    maxSockets: config.concurrency * lanes.length * 2,
+  });
+  let signalHalt: (value: { lane: Lane; halt: LaneHalt }) => void = () => undefined;
+  const halted = new Promise<{ lane: Lane; halt: LaneHalt }>((resolve) => {
+    signalHalt = resolve;
+  });
+
+  const laneStates = Object.fromEntries(
+    LANES.map((lane) => [lane, new LaneState(redis, keys, lane)]),
+  ) as Record<Lane, LaneState>;
+  // A refused key stops every lane (they share the key); starting again means it was fixed.
+  const haltAll = async (status: number, error: ApiError) => {
+    let first: LaneHalt | undefined;
+    for (const lane of LANES) {
+      first ??= await laneStates[lane].halt(status, error);
+      await queues[lane].pause();
+    }
+    return first as LaneHalt;
+  };
+  for (const lane of LANES) {
+    const cleared = await laneStates[lane].clearHalt();
+    if (cleared) {
+      logger.info(
+        { lane, was: cleared.reason },
+        'lane had been stopped by a refused key: resuming',
+      );
+      await queues[lane].resume();
+    }
+  }
+
+  const workers: Worker[] = [];
+  for (const lane of lanes) {
+    const laneState = laneStates[lane];
+    const processor = createProcessor({
+      lane,
+      config,
+      logger,
+      client,
+      store,
+      keys,
+      laneState,
+      limiter: new RollingLimiter(redis, keys.laneLog(lane)),
+      sentMarkerExists: async (key) => (await redis.exists(key)) === 1,
+      onHalt: async (denied) => {
+        signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
+      },
+    });
+    const worker = new Worker(lane, processor, {
+      connection: redis,
+      prefix: config.prefix,
+      concurrency: config.concurrency,
+      limiter: HOLDS_ONLY,
+      maxStalledCount: 10,
+      settings: {
+        backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, config.retry),
+      },
+    });
+    worker.on('error', (error) => logger.warn({ lane, err: error.message }, 'worker error'));
+    workers.push(worker);
+    logger.info(
+      { lane, concurrency: config.concurrency, limits: formatWindows(config.limits[lane]) },
+      'lane worker started',
+    );
+  }
+
+  return {
+    halted,
+    async close() {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timer = setTimeout(() => {
+        logger.warn(
+          { graceMs: config.shutdownGraceMs },
+          'grace period over: releasing in-flight jobs',
+        );
+        for (const w of workers) void w.close(true);
+      }, config.shutdownGraceMs);
+      try {
+        await graceful;
+      } finally {
+        clearTimeout(timer);
+        client.close();
+      }
+    },
+  };
+}

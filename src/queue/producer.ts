@@ -1,0 +1,224 @@
+import type { Readable } from 'node:stream';
+import type { RowRecord } from '../batches/row-record.js';
+import type { BatchStore } from '../batches/store.js';
+import type { Config } from '../config.js';
+import { type ParsedRow, readRows } from '../csv/read-rows.js';
+import { rowIdentity, type ValidRow } from '../csv/row-schema.js';
+import type { Runtime } from '../runtime.js';
+import { jobSchema, type SealJobInput } from './job-schema.js';
+import { jobIdFor, type RedisKeys } from './keys.js';
+import { LANES, type Lane, laneFor } from './lanes.js';
+
+export interface EnqueueOptions {
+  readonly input: string | Readable;
+  readonly batchId: string;
+  /** Shown in `status` and reports. @defaultValue the file name */
+  readonly source: string;
+  /** Send rows whose (order, recipient) pair was already sent. @defaultValue false */
+  readonly resend?: boolean;
+  /** Called after each chunk with the rows read so far. */
+  readonly onProgress?: (rowsRead: number) => void;
+}
+
+export interface RejectedRow {
+  readonly line: number;
+  readonly reason: string;
+}
+
+export interface EnqueueSummary {
+  readonly batchId: string;
+  readonly rows: number;
+  readonly queued: Record<Lane, number>;
+  readonly rejected: number;
+  readonly alreadySent: number;
+  /** The first rejected rows with their reasons (all of them are in the report). */
+  readonly rejectedRows: RejectedRow[];
+}
+
+/** Rows written to Redis per round trip. */
+const CHUNK = 1_000;
+const REJECTS_KEPT = 100;
+
+/** A row after validation, de-duplication and the already-sent check. */
+export type PlannedRow =
+  | { readonly line: number; readonly kind: 'send'; readonly row: ValidRow; readonly lane: Lane }
+  | { readonly line: number; readonly kind: 'settled'; readonly record: RowRecord };
+
+/**
+ * Reads a CSV and queues one job per valid row, in chunks, keeping memory flat.
+ * Re-running it for the same batch id adds only the rows the batch does not have yet.
+ */
+export async function enqueueBatch(
+  runtime: Runtime,
+  options: EnqueueOptions,
+): Promise<EnqueueSummary> {
+  const { store, queues, config, keys, redis } = runtime;
+  await store.open(options.batchId, options.source);
+  const summary = emptySummary(options.batchId);
+  const alreadySent = options.resend
+    ? async (rows: ValidRow[]) => rows.map(() => false)
+    : async (rows: ValidRow[]) => {
+        const pipeline = redis.pipeline();
+        for (const row of rows) pipeline.exists(keys.sent(row.orderId, row.recipient));
+        const results = (await pipeline.exec()) ?? [];
+        return results.map(([, count]) => count === 1);
+      };
+
+  for await (const chunk of planRows(options.input, alreadySent)) {
+    const records = chunk.map(toRecord);
+    const needsJob = await store.register(options.batchId, records);
+    const jobs = chunk.flatMap((planned, i) =>
+      planned.kind === 'send' && needsJob[i]
+        ? [jobFor(options.batchId, planned, options.resend, config)]
+        : [],
+    );
+    for (const lane of LANES) {
+      const laneJobs = jobs.filter((j) => j.lane === lane).map((j) => j.job);
+      if (laneJobs.length) await queues[lane].addBulk(laneJobs);
+    }
+    tally(summary, chunk);
+    options.onProgress?.(summary.rows);
+  }
+  await store.seal(options.batchId);
+  return summary;
+}
+
+/**
+ * Validates, de-duplicates and checks the already-sent markers, chunk by chunk.
+ * Also serves `enqueue --dry-run`.
+ */
+export async function* planRows(
+  input: string | Readable,
+  alreadySent: (rows: ValidRow[]) => Promise<boolean[]>,
+): AsyncGenerator<PlannedRow[]> {
+  const firstLine = new Map<string, number>();
+  let pending: ParsedRow[] = [];
+  const flush = async (): Promise<PlannedRow[]> => {
+    const rows = pending;
+    pending = [];
+    const planned: PlannedRow[] = [];
+    const fresh: { line: number; row: ValidRow }[] = [];
+    for (const parsed of rows) {
+      if (parsed.kind === 'rejected') {
+        planned.push({ line: parsed.line, kind: 'settled', record: rejectedRecord(parsed) });
+        continue;
+      }
+      const identity = rowIdentity(parsed.row);
+      const first = firstLine.get(identity);
+      if (first !== undefined) {
+        planned.push({
+          line: parsed.line,
+          kind: 'settled',
+          record: {
+            ...baseRecord(parsed.line, parsed.row),
+            status: 'rejected',
+            errorCode: 'duplicate_row',
+            errorMessage: `same order and recipient as line ${first}: sent once`,
+          },
+        });
+        continue;
+      }
+      firstLine.set(identity, parsed.line);
+      fresh.push({ line: parsed.line, row: parsed.row });
+    }
+    const sent = await alreadySent(fresh.map((f) => f.row));
+    fresh.forEach(({ line, row }, i) => {
+      planned.push(
+        sent[i]
+          ? {
+              line,
+              kind: 'settled',
+              record: { ...baseRecord(line, row), status: 'already_sent', finishedAt: Date.now() },
+            }
+          : { line, kind: 'send', row, lane: laneFor(row.recipient) },
+      );
+    });
+    return planned;
+  };
+
+  for await (const parsed of readRows(input)) {
+    pending.push(parsed);
+    if (pending.length >= CHUNK) yield await flush();
+  }
+  if (pending.length) yield await flush();
+}
+
+function baseRecord(line: number, row: ValidRow) {
+  return { line, orderId: String(row.orderId), recipient: row.recipient ?? '' };
+}
+
+function rejectedRecord(parsed: Extract<ParsedRow, { kind: 'rejected' }>): RowRecord {
+  return {
+    line: parsed.line,
+    status: 'rejected',
+    orderId: parsed.orderCell,
+    recipient: parsed.recipientCell,
+    errorCode: 'invalid_row',
+    errorMessage: parsed.reason,
+  };
+}
+
+function toRecord(planned: PlannedRow): RowRecord {
+  if (planned.kind === 'settled') return planned.record;
+  return { ...baseRecord(planned.line, planned.row), status: 'pending' };
+}
+
+function jobFor(
+  batchId: string,
+  planned: Extract<PlannedRow, { kind: 'send' }>,
+  resend: boolean | undefined,
+  config: Config,
+) {
+  const data: SealJobInput = {
+    batch: batchId,
+    line: planned.line,
+    orderId: planned.row.orderId,
+    ...(planned.row.recipient === undefined ? {} : { recipient: planned.row.recipient }),
+    ...(resend ? { resend: true } : {}),
+  };
+  jobSchema.parse(data);
+  return {
+    lane: planned.lane,
+    job: {
+      name: 'email-seal',
+      data,
+      opts: {
+        jobId: jobIdFor(batchId, planned.line),
+        attempts: config.maxAttempts,
+        backoff: { type: 'custom' },
+        removeOnComplete: { age: 3_600, count: 1_000 },
+        removeOnFail: { age: 7 * 86_400, count: 10_000 },
+      },
+    },
+  };
+}
+
+function emptySummary(batchId: string): EnqueueSummary {
+  return {
+    batchId,
+    rows: 0,
+    queued: { throttled: 0, direct: 0 },
+    rejected: 0,
+    alreadySent: 0,
+    rejectedRows: [],
+  };
+}
+
+function tally(summary: EnqueueSummary, chunk: readonly PlannedRow[]): void {
+  const s = summary as { -readonly [K in keyof EnqueueSummary]: EnqueueSummary[K] };
+  for (const planned of chunk) {
+    s.rows += 1;
+    if (planned.kind === 'send') {
+      s.queued[planned.lane] += 1;
+    } else if (planned.record.status === 'already_sent') {
+      s.alreadySent += 1;
+    } else {
+      s.rejected += 1;
+      if (s.rejectedRows.length < REJECTS_KEPT) {
+        s.rejectedRows.push({ line: planned.line, reason: planned.record.errorMessage ?? '' });
+      }
+    }
+  }
+}
+
+export type { BatchStore, RedisKeys };

@@ -1,0 +1,42 @@
+import { Redis } from 'ioredis';
+import { displayRedisUrl } from './config.js';
+import { RedisUnavailableError } from './errors.js';
+
+/**
+ * Connects to Redis and checks it answers, or fails with one clear line.
+ * Once up, the connection reconnects by itself forever and commands wait for it
+ * (`maxRetriesPerRequest: null`, as BullMQ workers require), so a Redis restart
+ * pauses the work instead of failing it.
+ */
+export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  // Reconnection errors are expected while Redis restarts; callers watch `ready` themselves.
+  redis.on('error', () => undefined);
+  try {
+    await withTimeout(
+      redis.connect().then(() => redis.ping()),
+      timeoutMs,
+    );
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new RedisUnavailableError(
+      `cannot reach Redis at ${displayRedisUrl(url)} (${reason})`,
+      error,
+    );
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,39 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BatchStore } from './batches/store.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { type RedisKeys, redisKeys } from './queue/keys.js';
+import { LANES, type Lane } from './queue/lanes.js';
+import { connectRedis } from './redis.js';
+
+/** What every command that touches Redis needs, opened once and closed once. */
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly store: BatchStore;
+  readonly queues: Record<Lane, Queue>;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
+  const redis = await connectRedis(config.redisUrl);
+  const keys = redisKeys(config.prefix);
+  const queues = Object.fromEntries(
+    LANES.map((lane) => [lane, new Queue(lane, { connection: redis, prefix: config.prefix })]),
+  ) as Record<Lane, Queue>;
+  return {
+    config,
+    logger,
+    redis,
+    keys,
+    store: new BatchStore(redis, keys),
+    queues,
+    async close() {
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+      redis.disconnect();
+    },
+  };
+}
