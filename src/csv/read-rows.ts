@@ -47,8 +47,14 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
       recipientCell: '',
     });
   });
-  const sourceError = new Promise<never>((_, reject) => source.once('error', reject));
-  sourceError.catch(() => undefined);
+  // pipe() does not forward a read error (a missing file): hand it to the parser.
+  source.once('error', (error) => parser.destroy(error));
+  // Skipped records are reported in line order with the good ones around them.
+  const skippedBefore = (line: number) => {
+    const ready = skipped.filter((row) => row.line < line);
+    skipped.splice(0, ready.length);
+    return ready;
+  };
 
   let columns: { order: number; recipient: number | undefined } | undefined;
   try {
@@ -56,16 +62,16 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
       record: string[];
       info: { lines: number };
     }>) {
-      yield* skipped.splice(0);
       if (!columns) {
         const mapped = mapColumns(record);
         if ('error' in mapped) throw new UsageError(`${describe(input)}: ${mapped.error}`);
         columns = mapped;
         continue;
       }
+      yield* skippedBefore(info.lines);
       yield toRow(record, info.lines, columns);
     }
-    yield* skipped.splice(0);
+    if (columns) yield* skipped.splice(0);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`${describe(input)}: ${readableError(error)}`, { cause: error });

@@ -45,12 +45,12 @@ export async function startLaneWorkers(
   ) as Record<Lane, LaneState>;
   // A refused key stops every lane (they share the key); starting again means it was fixed.
   const haltAll = async (status: number, error: ApiError) => {
-    let first: LaneHalt | undefined;
+    const halts: LaneHalt[] = [];
     for (const lane of LANES) {
-      first ??= await laneStates[lane].halt(status, error);
+      halts.push(await laneStates[lane].halt(status, error));
       await queues[lane].pause();
     }
-    return first as LaneHalt;
+    return halts[0] as LaneHalt;
   };
   for (const lane of LANES) {
     const cleared = await laneStates[lane].clearHalt();

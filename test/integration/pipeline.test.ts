@@ -1,0 +1,160 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { startLaneWorkers } from '../../src/queue/lane-workers.js';
+import { LANES } from '../../src/queue/lanes.js';
+import { enqueueBatch } from '../../src/queue/producer.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { parseOrderSet } from '../../src/simulator/order-set.js';
+import {
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from '../../src/simulator/server.js';
+import { csv, waitForBatch } from '../helpers/batch.js';
+import { dropPrefix, testConfig, testPrefix } from '../helpers/redis.js';
+
+const KEY = 'pipeline-test-key';
+
+function ordersCsv(count: number, { from = 1, recipientEvery = 2 } = {}): string {
+  const lines = ['order_id,recipient_email'];
+  for (let i = 0; i < count; i++) {
+    const id = from + i;
+    lines.push(`${id},${i % recipientEvery === 0 ? `user${id}@example.com` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
+  let sim: Simulator;
+  let runtime: Runtime;
+  let prefix: string;
+  const runtimes: Runtime[] = [];
+
+  async function setup(simOptions: Partial<SimulatorOptions>, env: Record<string, string> = {}) {
+    sim = await startSimulator({
+      apiKey: KEY,
+      orders: parseOrderSet('1-100000'),
+      limits: [],
+      random: seeded(42),
+      ...simOptions,
+    });
+    runtime = await open({ CERTCENTRAL_API_KEY: KEY, ...env });
+  }
+  async function open(env: Record<string, string>) {
+    const config: Config = testConfig({
+      SEAL_PREFIX: prefix,
+      CERTCENTRAL_BASE_URL: sim.baseUrl,
+      SEAL_LIMITS: 'none',
+      ...env,
+    });
+    const rt = await openRuntime(config, silentLogger());
+    runtimes.push(rt);
+    return rt;
+  }
+
+  beforeEach(() => {
+    prefix = testPrefix('pipeline');
+  });
+  afterEach(async () => {
+    await dropPrefix(runtime.redis, prefix);
+    for (const rt of runtimes.splice(0)) await rt.close();
+    await sim.close();
+  });
+
+  it('sends each valid row exactly once through 500s, 503s and resets', async () => {
+    await setup({ failRate: 0.15, resetRate: 0.05 }, { SEAL_MAX_ATTEMPTS: '20' });
+    const workers = await startLaneWorkers(runtime, LANES);
+    await enqueueBatch(runtime, { input: csv(ordersCsv(150)), batchId: 'faults', source: 't' });
+    const batch = await waitForBatch(runtime, 'faults');
+    await workers.close();
+    expect(batch.counts).toMatchObject({ sent: 150, failed: 0, pending: 0 });
+    const delivered = sim.deliveries().map((d) => d.orderId);
+    expect(new Set(delivered).size).toBe(150);
+    expect(delivered).toHaveLength(150);
+    expect(sim.stats().byStatus['500'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it('does not count a 429 as an attempt, and pauses the lane until the storm passes', async () => {
+    await setup({}, { SEAL_MAX_ATTEMPTS: '1', SEAL_BACKOFF_BASE_MS: '150' });
+    sim.storm(700);
+    const workers = await startLaneWorkers(runtime, LANES);
+    await enqueueBatch(runtime, { input: csv(ordersCsv(20)), batchId: 'storm', source: 't' });
+    const batch = await waitForBatch(runtime, 'storm');
+    await workers.close();
+    expect(batch.counts).toMatchObject({ sent: 20, failed: 0 });
+    const rows = await runtime.store.rows('storm');
+    expect(rows.every((r) => r.attempts === 1)).toBe(true);
+    expect(sim.stats().byStatus['429']).toBeGreaterThan(0);
+    const stats = await import('../../src/limits/lane-state.js').then(
+      ({ LaneState }) => new LaneState(runtime.redis, runtime.keys, 'throttled'),
+    );
+    expect((await stats.stats()).pauses).toBeGreaterThan(0);
+  });
+
+  it('retries transient failures up to the configured attempts, then fails with the last error', async () => {
+    await setup({ failRate: 1 }, { SEAL_MAX_ATTEMPTS: '3' });
+    const workers = await startLaneWorkers(runtime, LANES);
+    await enqueueBatch(runtime, { input: csv(ordersCsv(4)), batchId: 'down', source: 't' });
+    const batch = await waitForBatch(runtime, 'down');
+    await workers.close();
+    expect(batch.counts).toMatchObject({ failed: 4, sent: 0 });
+    const rows = await runtime.store.rows('down');
+    for (const row of rows) {
+      expect(row.attempts).toBe(3);
+      expect([500, 503]).toContain(row.httpStatus);
+      expect(row.errorCode).toMatch(/internal_error|service_unavailable/);
+    }
+    expect(sim.stats().requests).toBe(12);
+  });
+
+  it('fails unknown orders permanently with CertCentral’s error, without retrying', async () => {
+    await setup({ orders: parseOrderSet('1-5') });
+    const workers = await startLaneWorkers(runtime, LANES);
+    await enqueueBatch(runtime, { input: csv(ordersCsv(8)), batchId: 'unknown', source: 't' });
+    const batch = await waitForBatch(runtime, 'unknown');
+    await workers.close();
+    expect(batch.counts).toMatchObject({ sent: 5, failed: 3 });
+    const failed = (await runtime.store.rows('unknown')).filter((r) => r.status === 'failed');
+    expect(failed.map((r) => [r.orderId, r.httpStatus, r.errorCode, r.attempts])).toEqual([
+      ['6', 404, 'not_found|order', 1],
+      ['7', 404, 'not_found|order', 1],
+      ['8', 404, 'not_found|order', 1],
+    ]);
+    expect(sim.stats().requests).toBe(8);
+  });
+
+  it('stops every lane on a refused key, keeps the jobs, and resumes with the right key', async () => {
+    await setup({}, { CERTCENTRAL_API_KEY: 'wrong-key', SEAL_CONCURRENCY: '2' });
+    const bad = await startLaneWorkers(runtime, LANES);
+    await enqueueBatch(runtime, { input: csv(ordersCsv(40)), batchId: 'key', source: 't' });
+    const { halt } = await bad.halted;
+    await bad.close();
+    expect(halt).toMatchObject({ status: 403, code: 'access_denied|access_denied_invalid_key' });
+    expect(sim.stats().requests).toBeLessThanOrEqual(8);
+    expect(await runtime.queues.throttled.isPaused()).toBe(true);
+    expect(await runtime.queues.direct.isPaused()).toBe(true);
+    const waiting = [
+      ...(await runtime.queues.throttled.getWaiting()),
+      ...(await runtime.queues.direct.getWaiting()),
+    ];
+    expect(waiting).toHaveLength(40);
+    expect(waiting.every((job) => job.attemptsMade === 0)).toBe(true);
+    expect((await runtime.store.get('key'))?.counts).toMatchObject({ pending: 40, failed: 0 });
+
+    const fixed = await open({ CERTCENTRAL_API_KEY: KEY });
+    const good = await startLaneWorkers(fixed, LANES);
+    const batch = await waitForBatch(fixed, 'key');
+    await good.close();
+    expect(batch.counts).toMatchObject({ sent: 40, failed: 0 });
+    expect(sim.deliveries()).toHaveLength(40);
+  });
+});
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}

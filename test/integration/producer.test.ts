@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { jobIdFor } from '../../src/queue/keys.js';
+import { enqueueBatch } from '../../src/queue/producer.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { csv } from '../helpers/batch.js';
+import { dropPrefix, testConfig, testPrefix } from '../helpers/redis.js';
+
+const FILE = [
+  'order_id,recipient_email',
+  '11,a@example.com',
+  '12,',
+  '13,not-an-email',
+  '11,A@Example.com',
+  '14,b@example.com',
+  '',
+].join('\n');
+
+describe('enqueueBatch', () => {
+  let runtime: Runtime;
+  const prefix = testPrefix('producer');
+  beforeAll(async () => {
+    runtime = await openRuntime(testConfig({ SEAL_PREFIX: prefix }), silentLogger());
+  });
+  afterAll(async () => {
+    await dropPrefix(runtime.redis, prefix);
+    await runtime.close();
+  });
+
+  it('queues each valid row once, in the lane its recipient calls for', async () => {
+    const summary = await enqueueBatch(runtime, {
+      input: csv(FILE),
+      batchId: 'b1',
+      source: 'f.csv',
+    });
+    expect(summary).toMatchObject({
+      rows: 5,
+      queued: { throttled: 2, direct: 1 },
+      rejected: 2,
+      alreadySent: 0,
+    });
+    expect(await runtime.queues.throttled.getWaitingCount()).toBe(2);
+    expect(await runtime.queues.direct.getWaitingCount()).toBe(1);
+    const job = await runtime.queues.throttled.getJob(jobIdFor('b1', 2));
+    expect(job?.data).toEqual({ batch: 'b1', line: 2, orderId: 11, recipient: 'a@example.com' });
+    expect(JSON.stringify(job?.data)).not.toMatch(/key/i);
+  });
+
+  it('records every row, rejected ones with their reason', async () => {
+    const rows = await runtime.store.rows('b1');
+    expect(rows.map((r) => [r.line, r.status, r.errorCode ?? ''])).toEqual([
+      [2, 'pending', ''],
+      [3, 'pending', ''],
+      [4, 'rejected', 'invalid_row'],
+      [5, 'rejected', 'duplicate_row'],
+      [6, 'pending', ''],
+    ]);
+    expect(rows[3]?.errorMessage).toBe('same order and recipient as line 2: sent once');
+    const batch = await runtime.store.get('b1');
+    expect(batch).toMatchObject({ state: 'queued', total: 5, counts: { pending: 3, rejected: 2 } });
+  });
+
+  it('adds nothing when the same batch is enqueued again', async () => {
+    await enqueueBatch(runtime, { input: csv(FILE), batchId: 'b1', source: 'f.csv' });
+    expect(await runtime.queues.throttled.getWaitingCount()).toBe(2);
+    expect(await runtime.store.get('b1')).toMatchObject({ total: 5, counts: { pending: 3 } });
+  });
+
+  it('reports rows sent by an earlier batch as already_sent, unless resending', async () => {
+    await runtime.redis.set(runtime.keys.sent(11 as never, 'a@example.com'), 'earlier');
+    const again = await enqueueBatch(runtime, { input: csv(FILE), batchId: 'b2', source: 'f.csv' });
+    expect(again).toMatchObject({ queued: { throttled: 1, direct: 1 }, alreadySent: 1 });
+    const resent = await enqueueBatch(runtime, {
+      input: csv(FILE),
+      batchId: 'b3',
+      source: 'f.csv',
+      resend: true,
+    });
+    expect(resent).toMatchObject({ queued: { throttled: 2, direct: 1 }, alreadySent: 0 });
+    const job = await runtime.queues.throttled.getJob(jobIdFor('b3', 2));
+    expect(job?.data.resend).toBe(true);
+  });
+});
