@@ -15,8 +15,11 @@ export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redi
     connectTimeout: timeoutMs,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   });
-  // Reconnection errors are expected while Redis restarts; callers watch `ready` themselves.
-  redis.on('error', () => undefined);
+  // Reconnection errors are expected while Redis restarts; the first one explains a failed start.
+  let firstError: NodeJS.ErrnoException | undefined;
+  redis.on('error', (error: NodeJS.ErrnoException) => {
+    firstError ??= error;
+  });
   try {
     await withTimeout(
       redis.connect().then(() => redis.ping()),
@@ -25,7 +28,8 @@ export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redi
     return redis;
   } catch (error) {
     redis.disconnect();
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const cause = firstError ?? (error as NodeJS.ErrnoException);
+    const reason = cause.code ?? cause.message;
     throw new RedisUnavailableError(
       `cannot reach Redis at ${displayRedisUrl(url)} (${reason})`,
       error,

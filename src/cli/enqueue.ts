@@ -1,5 +1,8 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadConfig } from '../config.js';
+import { UsageError } from '../errors.js';
 import { redisKeys } from '../queue/keys.js';
 import { type EnqueueSummary, enqueueBatch, planRows } from '../queue/producer.js';
 import { connectRedis } from '../redis.js';
@@ -12,10 +15,26 @@ export interface EnqueueFlags {
   readonly dryRun?: boolean;
 }
 
+/** Fails early, with one line, on a file that cannot be read. */
+export async function assertReadable(file: string): Promise<void> {
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new UsageError(`${file}: is a directory, not a CSV file`);
+    await access(file, constants.R_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code;
+    throw new UsageError(`${file}: ${reason}`, { cause: error });
+  }
+}
+
 /** `sealmail enqueue FILE`: validate and queue; prints the batch id on stdout. */
 export async function enqueueCommand(file: string, flags: EnqueueFlags): Promise<number> {
   if (flags.dryRun) return dryRun(file, flags);
   const batchId = batchIdOption(flags.batch);
+  await assertReadable(file);
   const summary = await withRuntime('stderr', (runtime) =>
     enqueueBatch(runtime, {
       input: file,
@@ -43,6 +62,7 @@ export function printSummary(summary: EnqueueSummary): void {
 
 /** Validates and prints every row that would be sent; queues nothing. */
 async function dryRun(file: string, flags: EnqueueFlags): Promise<number> {
+  await assertReadable(file);
   const config = loadConfig();
   const redis = flags.resend ? undefined : await connectRedis(config.redisUrl);
   const keys = redisKeys(config.prefix);

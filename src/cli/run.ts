@@ -7,7 +7,7 @@ import { LANES } from '../queue/lanes.js';
 import { enqueueBatch } from '../queue/producer.js';
 import type { Runtime } from '../runtime.js';
 import { untilSignal, withRuntime } from './context.js';
-import { printSummary } from './enqueue.js';
+import { assertReadable, printSummary } from './enqueue.js';
 import { batchIdOption } from './options.js';
 import { ProgressReporter } from './progress.js';
 
@@ -23,6 +23,7 @@ export const EXIT = { ok: 0, rowsNotSent: 3, keyRefused: 4, interrupted: 1 } as 
 /** `sealmail run FILE`: enqueue, work both lanes in this process, exit when the batch is done. */
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
   const batchId = batchIdOption(flags.batch);
+  await assertReadable(file);
   return withRuntime('stderr', (runtime) =>
     runBatch(runtime, { file, batchId, resend: flags.resend ?? false, reportPath: flags.report }),
   );

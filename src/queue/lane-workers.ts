@@ -92,6 +92,9 @@ export async function startLaneWorkers(
     });
     worker.on('error', (error) => logger.warn({ lane, err: error.message }, 'worker error'));
     workers.push(worker);
+    // Closing a worker whose connections are still initialising makes BullMQ emit an
+    // unhandled error: be ready before anyone can ask us to close.
+    await worker.waitUntilReady();
     logger.info(
       { lane, concurrency: config.concurrency, limits: formatWindows(config.limits[lane]) },
       'lane worker started',
