@@ -41,7 +41,7 @@ function describeBatch(batch: BatchRecord, lanes: Record<Lane, LaneStats>): stri
           ? `, paused ${Math.ceil((s.pausedUntil - Date.now()) / 1000)}s more`
           : '';
       const halt = s.halt ? `, STOPPED: key refused (${s.halt.reason})` : '';
-      return `${`lane ${lane}`.padEnd(10)}429s ${s.rateLimited}, pauses ${s.pauses}${paused}${halt}`;
+      return `${`lane ${lane}`.padEnd(16)}429s ${s.rateLimited}, pauses ${s.pauses}${paused}${halt}`;
     }),
   ];
   return `${lines.join('\n')}\n`;
