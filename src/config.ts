@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import type { AdaptivePolicy } from './limits/adaptive.js';
 import { parseWindows, type RollingWindow } from './limits/windows.js';
 
 export const CERTCENTRAL_US = 'https://www.digicert.com/services/v2';
@@ -43,6 +44,9 @@ const envSchema = z.object({
   SEAL_LIMITS: windows('100/5s,1000/3m'),
   SEAL_DIRECT_LIMITS: windows(''),
   SEAL_LIMIT_MARGIN: z.coerce.number().min(0).max(0.5).default(0),
+  SEAL_ADAPT_WINDOW_MS: int(1_000, 10),
+  SEAL_ADAPT_QUIET_MS: int(5_000, 10),
+  SEAL_ADAPT_DECREASE: z.coerce.number().gt(0).lt(1).default(0.9),
   SEAL_CONCURRENCY: int(8, 1, 500),
   SEAL_MAX_ATTEMPTS: int(5, 1, 100),
   SEAL_RETRY_BASE_MS: int(2_000, 1),
@@ -66,6 +70,8 @@ export interface Config {
   readonly limits: { readonly throttled: RollingWindow[]; readonly direct: RollingWindow[] };
   /** Fraction of each window kept free for the account's other traffic. @defaultValue 0 */
   readonly limitMargin: number;
+  /** How a lane settles under a throttle tighter than its windows. */
+  readonly adaptive: AdaptivePolicy;
   /** Jobs in flight per lane per process. @defaultValue 8 */
   readonly concurrency: number;
   /** Attempts per row for transient failures (5xx, timeouts, resets). @defaultValue 5 */
@@ -98,6 +104,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prefix: e.SEAL_PREFIX,
     limits: { throttled: e.SEAL_LIMITS, direct: e.SEAL_DIRECT_LIMITS },
     limitMargin: e.SEAL_LIMIT_MARGIN,
+    adaptive: {
+      windowMs: e.SEAL_ADAPT_WINDOW_MS,
+      quietMs: e.SEAL_ADAPT_QUIET_MS,
+      decrease: e.SEAL_ADAPT_DECREASE,
+    },
     concurrency: e.SEAL_CONCURRENCY,
     maxAttempts: e.SEAL_MAX_ATTEMPTS,
     retry: { baseMs: e.SEAL_RETRY_BASE_MS, maxMs: e.SEAL_RETRY_MAX_MS },

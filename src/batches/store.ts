@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../queue/keys.js';
+import type { Lane } from '../queue/lanes.js';
 import {
   decodeRow,
   encodeRow,
@@ -42,8 +43,9 @@ return result
 `;
 
 // Settles a pending row once: a second outcome for the same row (a job run twice) is ignored.
+// A sent row marks its (order, recipient) pair as sent.
 const SETTLE = `
-local batch, rows, sent = KEYS[1], KEYS[2], KEYS[3]
+local batch, rows, sent, lane = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local line, record, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local current = redis.call('HGET', rows, line)
 if current and current:sub(1, 1) ~= 'p' then return 0 end
@@ -53,7 +55,11 @@ redis.call('HSET', rows, line, record)
 if current then redis.call('HINCRBY', batch, 'p', -1) else redis.call('HINCRBY', batch, 'total', 1) end
 redis.call('HINCRBY', batch, record:sub(1, 1), 1)
 redis.call('HSETNX', batch, 'startedAt', now)
-if record:sub(1, 1) == 's' and ttl > 0 then redis.call('SET', sent, ARGV[4], 'EX', ttl) end
+if record:sub(1, 1) == 's' then
+  if ttl > 0 then redis.call('SET', sent, ARGV[4], 'EX', ttl) end
+  -- A success ends the lane's 429 streak.
+  redis.call('HSET', lane, 'streak', 0)
+end
 if redis.call('HGET', batch, 'state') == 'queued' and tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
 end
@@ -79,6 +85,7 @@ interface BatchCommands {
     batch: string,
     rows: string,
     sent: string,
+    lane: string,
     line: string,
     record: string,
     ttl: number,
@@ -105,7 +112,7 @@ export class BatchStore {
   ) {
     if (!('sealmailRegisterRows' in redis)) {
       redis.defineCommand('sealmailRegisterRows', { numberOfKeys: 2, lua: REGISTER });
-      redis.defineCommand('sealmailSettleRow', { numberOfKeys: 3, lua: SETTLE });
+      redis.defineCommand('sealmailSettleRow', { numberOfKeys: 4, lua: SETTLE });
       redis.defineCommand('sealmailSealBatch', { numberOfKeys: 1, lua: SEAL });
     }
     this.commands = redis as unknown as BatchCommands;
@@ -142,18 +149,20 @@ export class BatchStore {
 
   /**
    * Records a row's final outcome once. A `sent` row also marks the (order, recipient) pair
-   * as sent for `sentTtlSeconds`. Returns false when the row had already been settled.
+   * as sent for `sentTtlSeconds` and ends its lane's 429 streak. Returns false when the row
+   * had already been settled.
    */
   async settle(
     batchId: string,
     record: RowRecord,
-    sentKey: string,
+    where: { readonly sentKey: string; readonly lane: Lane },
     sentTtlSeconds: number,
   ): Promise<boolean> {
     const settled = await this.commands.sealmailSettleRow(
       this.keys.batch(batchId),
       this.keys.batchRows(batchId),
-      sentKey,
+      where.sentKey,
+      this.keys.lane(where.lane),
       String(record.line),
       encodeRow(record),
       sentTtlSeconds,

@@ -1,7 +1,7 @@
 import { writeReport } from '../batches/report.js';
 import type { BatchRecord } from '../batches/store.js';
 import { UsageError } from '../errors.js';
-import { LaneState, type LaneStats } from '../limits/lane-state.js';
+import { type LaneStats, readLaneStats } from '../limits/lane-limiter.js';
 import { LANES, type Lane } from '../queue/lanes.js';
 import { withRuntime } from './context.js';
 import { existingBatchId } from './options.js';
@@ -10,12 +10,14 @@ import { progressLine } from './progress.js';
 /** `sealmail status BATCH [--json]`. */
 export async function statusCommand(id: string, flags: { json?: boolean }): Promise<number> {
   const batchId = existingBatchId(id);
-  return withRuntime('stderr', async ({ store, redis, keys }) => {
+  return withRuntime('stderr', async ({ store, redis, keys, config }) => {
     const batch = await store.get(batchId);
     if (!batch) throw new UsageError(`no batch "${batchId}"`, { code: 'not_found' });
     const lanes = Object.fromEntries(
       await Promise.all(
-        LANES.map(async (l) => [l, await new LaneState(redis, keys, l).stats()] as const),
+        LANES.map(
+          async (l) => [l, await readLaneStats(redis, keys, l, config.adaptive.windowMs)] as const,
+        ),
       ),
     ) as Record<Lane, LaneStats>;
     if (flags.json) {
@@ -41,7 +43,8 @@ function describeBatch(batch: BatchRecord, lanes: Record<Lane, LaneStats>): stri
           ? `, paused ${Math.ceil((s.pausedUntil - Date.now()) / 1000)}s more`
           : '';
       const halt = s.halt ? `, STOPPED: key refused (${s.halt.reason})` : '';
-      return `${`lane ${lane}`.padEnd(16)}429s ${s.rateLimited}, pauses ${s.pauses}${paused}${halt}`;
+      const adaptive = s.adaptive ? `, adapted to ${s.adaptive.max}/${s.adaptive.windowMs}ms` : '';
+      return `${`lane ${lane}`.padEnd(16)}429s ${s.rateLimited}, pauses ${s.pauses}${adaptive}${paused}${halt}`;
     }),
   ];
   return `${lines.join('\n')}\n`;

@@ -3,9 +3,8 @@ import { createClient } from '../certcentral/client.js';
 import type { ApiError } from '../certcentral/outcome.js';
 import { requireApiKey } from '../config.js';
 import { backoffDelay } from '../limits/backoff.js';
-import { type LaneHalt, LaneState } from '../limits/lane-state.js';
-import { RollingLimiter } from '../limits/rolling-limiter.js';
-import { formatWindows } from '../limits/windows.js';
+import { type LaneHalt, LaneLimiter } from '../limits/lane-limiter.js';
+import { formatWindows, withMargin } from '../limits/windows.js';
 import type { Runtime } from '../runtime.js';
 import { LANES, type Lane } from './lanes.js';
 import { createProcessor } from './processor.js';
@@ -40,20 +39,27 @@ export async function startLaneWorkers(
     signalHalt = resolve;
   });
 
-  const laneStates = Object.fromEntries(
-    LANES.map((lane) => [lane, new LaneState(redis, keys, lane)]),
-  ) as Record<Lane, LaneState>;
+  const limiters = Object.fromEntries(
+    LANES.map((lane) => [
+      lane,
+      new LaneLimiter(redis, keys, lane, {
+        windows: withMargin(config.limits[lane], config.limitMargin),
+        adaptive: config.adaptive,
+        backoff: config.backoff429,
+      }),
+    ]),
+  ) as Record<Lane, LaneLimiter>;
   // A refused key stops every lane (they share the key); starting again means it was fixed.
   const haltAll = async (status: number, error: ApiError) => {
     const halts: LaneHalt[] = [];
     for (const lane of LANES) {
-      halts.push(await laneStates[lane].halt(status, error));
+      halts.push(await limiters[lane].halt(status, error));
       await queues[lane].pause();
     }
     return halts[0] as LaneHalt;
   };
   for (const lane of LANES) {
-    const cleared = await laneStates[lane].clearHalt();
+    const cleared = await limiters[lane].clearHalt();
     if (cleared) {
       logger.info(
         { lane, was: cleared.reason },
@@ -65,7 +71,6 @@ export async function startLaneWorkers(
 
   const workers: Worker[] = [];
   for (const lane of lanes) {
-    const laneState = laneStates[lane];
     const processor = createProcessor({
       lane,
       config,
@@ -73,8 +78,8 @@ export async function startLaneWorkers(
       client,
       store,
       keys,
-      laneState,
-      limiter: new RollingLimiter(redis, keys.laneLog(lane)),
+      limiter: limiters[lane],
+      paced: config.limits[lane].length > 0,
       sentMarkerExists: async (key) => (await redis.exists(key)) === 1,
       onHalt: async (denied) => {
         signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });

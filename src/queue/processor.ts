@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import type { RowRecord } from '../batches/row-record.js';
 import type { BatchStore } from '../batches/store.js';
 import type { CertCentralClient } from '../certcentral/client.js';
 import type { Outcome } from '../certcentral/outcome.js';
 import type { Config } from '../config.js';
-import type { LaneState } from '../limits/lane-state.js';
-import type { RollingLimiter } from '../limits/rolling-limiter.js';
-import { withMargin } from '../limits/windows.js';
+import type { LaneLimiter } from '../limits/lane-limiter.js';
 import type { Logger } from '../logger.js';
 import { jobSchema, type SealJob } from './job-schema.js';
 import type { RedisKeys } from './keys.js';
@@ -23,9 +22,10 @@ export interface ProcessorDeps {
   readonly client: CertCentralClient;
   readonly store: BatchStore;
   readonly keys: RedisKeys;
+  readonly limiter: LaneLimiter;
+  /** Whether the lane has configured windows (else only the adaptive one can hold it). */
+  readonly paced: boolean;
   readonly sentMarkerExists: (key: string) => Promise<boolean>;
-  readonly limiter: RollingLimiter;
-  readonly laneState: LaneState;
   /** Called when CertCentral refuses the key: the caller stops every lane, everywhere. */
   readonly onHalt: (denied: Extract<Outcome, { kind: 'denied' }>) => Promise<void>;
 }
@@ -35,8 +35,7 @@ export type JobResult = { status: 'sent' | 'already_sent'; http?: number };
 
 /** Builds the BullMQ processor of one lane: one row in, one paced API call, one outcome out. */
 export function createProcessor(deps: ProcessorDeps) {
-  const { config, lane, store, keys, limiter, laneState } = deps;
-  const windows = withMargin(config.limits[lane], config.limitMargin);
+  const { config, lane, store, keys, limiter } = deps;
 
   return async function processSealJob(job: Job): Promise<JobResult> {
     const parsed = jobSchema.safeParse(job.data);
@@ -48,10 +47,10 @@ export function createProcessor(deps: ProcessorDeps) {
       order: data.orderId,
       lane,
     });
-    const sentKey = keys.sent(data.orderId, data.recipient);
+    const where = { sentKey: keys.sent(data.orderId, data.recipient), lane };
 
-    if (!data.resend && (await deps.sentMarkerExists(sentKey))) {
-      await store.settle(data.batch, record(data, 'already_sent', job), sentKey, 0);
+    if (!data.resend && (await deps.sentMarkerExists(where.sentKey))) {
+      await store.settle(data.batch, row(data, 'already_sent', 0), where, 0);
       log.info('already sent by an earlier batch: skipped');
       return { status: 'already_sent' };
     }
@@ -62,27 +61,22 @@ export function createProcessor(deps: ProcessorDeps) {
     try {
       outcome = await deps.client.emailSeal(data.orderId, data.recipient);
     } finally {
-      if (windows.length) await limiter.settle(slot);
+      if (deps.paced) await limiter.settle(slot);
     }
 
     const attempts = job.attemptsMade + 1;
     switch (outcome.kind) {
       case 'sent': {
-        await store.settle(
-          data.batch,
-          { ...record(data, 'sent', job), httpStatus: outcome.status, attempts },
-          sentKey,
-          config.sentTtlSeconds,
-        );
-        await laneState.recordSuccess();
+        const sent = { ...row(data, 'sent', attempts), httpStatus: outcome.status };
+        await store.settle(data.batch, sent, where, config.sentTtlSeconds);
         log.info({ status: outcome.status, attempts }, 'seal emailed');
         return { status: 'sent', http: outcome.status };
       }
       case 'rateLimited': {
-        const pause = await laneState.pauseAfter429(outcome.retryAfterMs, config.backoff429);
+        const pause = await limiter.pauseAfter429(outcome.retryAfterMs);
         if (pause.started) {
           log.warn(
-            { pauseMs: pause.delayMs, streak: pause.streak },
+            { pauseMs: pause.delayMs, streak: pause.streak, adaptiveMax: pause.adaptiveMax },
             'rate limited (429): lane paused',
           );
         }
@@ -97,7 +91,7 @@ export function createProcessor(deps: ProcessorDeps) {
         throw new RateLimitError();
       }
       case 'permanent': {
-        await store.settle(data.batch, failure(data, job, outcome, attempts), sentKey, 0);
+        await store.settle(data.batch, failure(data, outcome, attempts), where, 0);
         log.warn({ status: outcome.status, code: outcome.error.code }, 'row failed permanently');
         throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.message}`);
       }
@@ -108,7 +102,7 @@ export function createProcessor(deps: ProcessorDeps) {
           'transient failure',
         );
         if (final) {
-          await store.settle(data.batch, failure(data, job, outcome, attempts), sentKey, 0);
+          await store.settle(data.batch, failure(data, outcome, attempts), where, 0);
           throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.message}`);
         }
         throw new Error(`${outcome.error.code}: ${outcome.error.message}`);
@@ -118,12 +112,11 @@ export function createProcessor(deps: ProcessorDeps) {
 
   /** Waits briefly for a slot in every window, or releases the job and holds the lane. */
   async function takeSlot(slot: string): Promise<void> {
-    if (windows.length === 0) return;
     for (;;) {
-      const reservation = await limiter.reserve(slot, windows);
+      const reservation = await limiter.reserve(slot);
       if (reservation.granted) return;
       if (reservation.waitMs > SHORT_WAIT_MS) {
-        await laneState.hold(reservation.waitMs);
+        await limiter.hold(reservation.waitMs);
         throw new RateLimitError();
       }
       await sleep(reservation.waitMs);
@@ -131,32 +124,31 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 }
 
-function record(data: SealJob, status: 'sent' | 'already_sent', job: Job) {
+function row(data: SealJob, status: 'sent' | 'already_sent', attempts: number): RowRecord {
   return {
     line: data.line,
     status,
     orderId: String(data.orderId),
     recipient: data.recipient ?? '',
-    attempts: status === 'sent' ? job.attemptsMade + 1 : 0,
+    attempts,
     finishedAt: Date.now(),
   };
 }
 
 function failure(
   data: SealJob,
-  job: Job,
   outcome: Extract<Outcome, { kind: 'permanent' | 'transient' }>,
   attempts: number,
-) {
+): RowRecord {
   return {
     line: data.line,
-    status: 'failed' as const,
+    status: 'failed',
     orderId: String(data.orderId),
     recipient: data.recipient ?? '',
     httpStatus: outcome.status,
     errorCode: outcome.error.code,
     errorMessage: outcome.error.message,
-    attempts: Math.max(attempts, job.attemptsMade + 1),
+    attempts,
     finishedAt: Date.now(),
   };
 }
