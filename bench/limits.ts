@@ -27,6 +27,7 @@ import { parseWindows, type RollingWindow } from '../src/limits/windows.js';
 import { silentLogger } from '../src/logger.js';
 import type { OrderId } from '../src/order-id.js';
 import { enqueueBatch } from '../src/queue/producer.js';
+import { deleteByPrefix } from '../src/redis.js';
 import { openRuntime } from '../src/runtime.js';
 import { type Simulator, startSimulator } from '../src/simulator/server.js';
 
@@ -236,12 +237,7 @@ async function plainLoop(sim: Simulator): Promise<void> {
 
 async function dropPrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, prefix);
   redis.disconnect();
 }
 

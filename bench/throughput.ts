@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 import { startLaneWorkers } from '../src/queue/lane-workers.js';
 import { enqueueBatch } from '../src/queue/producer.js';
+import { deleteByPrefix } from '../src/redis.js';
 import { openRuntime, type Runtime } from '../src/runtime.js';
 import { startSimulator } from '../src/simulator/server.js';
 
@@ -68,7 +69,7 @@ async function main() {
     results.direct_seals_per_s = Math.round(SEND_ROWS / sendSeconds);
     results.simulator_deliveries = sim.stats().deliveries;
   } finally {
-    await dropPrefix(runtime, prefix);
+    await deleteByPrefix(runtime.redis, prefix);
     await runtime.close();
     await sim.close();
   }
@@ -94,15 +95,6 @@ async function waitDone(runtime: Runtime, batchId: string) {
     if ((await runtime.store.get(batchId))?.state === 'done') return;
     await sleep(20);
   }
-}
-
-async function dropPrefix(runtime: Runtime, prefix: string) {
-  let cursor = '0';
-  do {
-    const [next, keys] = await runtime.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await runtime.redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 await main();

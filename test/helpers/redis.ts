@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
+import { deleteByPrefix } from '../../src/redis.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -18,12 +19,7 @@ export function testRedis(): Redis {
 
 /** Deletes every key under a prefix. */
 export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, prefix);
 }
 
 /** A config as the environment would give it, with fast timings for tests. */
