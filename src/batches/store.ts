@@ -9,7 +9,7 @@ import {
   type RowStatus,
 } from './row-record.js';
 
-/** A batch as stored: its source, its clock and its counters by row status. */
+/** A batch as stored: its source, its clock, its counters by row status and its 429s. */
 export interface BatchRecord {
   readonly id: string;
   readonly source: string;
@@ -20,7 +20,25 @@ export interface BatchRecord {
   readonly finishedAt: number | undefined;
   readonly total: number;
   readonly counts: Record<RowStatus, number>;
+  /** 429s answered to this batch's requests, and the lane pauses they started. */
+  readonly rateLimited: number;
+  readonly pauses: number;
 }
+
+/** Sends, failures and 429s of a batch per 10-second bucket. */
+export interface TimelinePoint {
+  readonly at: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly rateLimited: number;
+}
+
+export const TIMELINE_BUCKET_MS = 10_000;
+
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
 
 // Adds rows not seen before (a re-run of the same batch keeps what it knows) and counts them.
 // Returns, per row: 1 added, 2 already there and still pending, 0 already there and finished.
@@ -31,7 +49,7 @@ for i = 1, #ARGV, 2 do
   local line, record = ARGV[i], ARGV[i + 1]
   if redis.call('HSETNX', rows, line, record) == 1 then
     redis.call('HINCRBY', batch, 'total', 1)
-    redis.call('HINCRBY', batch, ARGV[i + 1]:sub(1, 1), 1)
+    redis.call('HINCRBY', batch, record:sub(1, 1), 1)
     result[#result + 1] = 1
   elseif redis.call('HGET', rows, line):sub(1, 1) == 'p' then
     result[#result + 1] = 2
@@ -43,22 +61,29 @@ return result
 `;
 
 // Settles a pending row once: a second outcome for the same row (a job run twice) is ignored.
-// A sent row marks its (order, recipient) pair as sent.
-const SETTLE = `
-local batch, rows, sent, lane = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+// A sent row marks its (order, recipient) pair as sent and ends its lane's 429 streak.
+// KEYS batch, rows, sent, lane, timeline, stats; ARGV line, record, ttl, batch id, error code.
+const SETTLE = `${NOW}
+local batch, rows, sent, lane, timeline, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local line, record, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local current = redis.call('HGET', rows, line)
 if current and current:sub(1, 1) ~= 'p' then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local status = record:sub(1, 1)
 redis.call('HSET', rows, line, record)
 if current then redis.call('HINCRBY', batch, 'p', -1) else redis.call('HINCRBY', batch, 'total', 1) end
-redis.call('HINCRBY', batch, record:sub(1, 1), 1)
+redis.call('HINCRBY', batch, status, 1)
 redis.call('HSETNX', batch, 'startedAt', now)
-if record:sub(1, 1) == 's' then
+local bucket = math.floor(now / ${TIMELINE_BUCKET_MS}) * ${TIMELINE_BUCKET_MS}
+if status == 's' then
   if ttl > 0 then redis.call('SET', sent, ARGV[4], 'EX', ttl) end
-  -- A success ends the lane's 429 streak.
   redis.call('HSET', lane, 'streak', 0)
+  redis.call('HINCRBY', timeline, bucket .. ':s', 1)
+  redis.call('HINCRBY', stats, 's', 1)
+elseif status == 'f' then
+  redis.call('HINCRBY', timeline, bucket .. ':f', 1)
+  redis.call('HINCRBY', stats, 'f:' .. ARGV[5], 1)
+elseif status == 'a' then
+  redis.call('HINCRBY', stats, 'a', 1)
 end
 if redis.call('HGET', batch, 'state') == 'queued' and tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
@@ -67,10 +92,8 @@ return 1
 `;
 
 // The producer has queued every row: the batch is done as soon as nothing is pending.
-const SEAL = `
+const SEAL = `${NOW}
 local batch = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
 else
@@ -79,19 +102,41 @@ end
 return redis.call('HGET', batch, 'state')
 `;
 
+// Puts failed rows back to pending for a retry; returns the lines it reopened.
+const REOPEN = `
+local batch, rows = KEYS[1], KEYS[2]
+local reopened = {}
+for i = 1, #ARGV do
+  local current = redis.call('HGET', rows, ARGV[i])
+  if current and current:sub(1, 1) == 'f' then
+    redis.call('HSET', rows, ARGV[i], 'p' .. current:sub(2))
+    redis.call('HINCRBY', batch, 'f', -1)
+    redis.call('HINCRBY', batch, 'p', 1)
+    reopened[#reopened + 1] = ARGV[i]
+  end
+end
+if #reopened > 0 then
+  redis.call('HSET', batch, 'state', 'queued')
+  redis.call('HDEL', batch, 'finishedAt')
+end
+return reopened
+`;
+
+// A 429 answered to one of the batch's requests; `started` when it began a lane pause.
+const RATE_LIMITED = `${NOW}
+local bucket = math.floor(now / ${TIMELINE_BUCKET_MS}) * ${TIMELINE_BUCKET_MS}
+redis.call('HINCRBY', KEYS[1], 'rateLimited', 1)
+if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'pauses', 1) end
+redis.call('HINCRBY', KEYS[2], bucket .. ':r', 1)
+return 1
+`;
+
 interface BatchCommands {
   sealmailRegisterRows(batch: string, rows: string, ...args: string[]): Promise<number[]>;
-  sealmailSettleRow(
-    batch: string,
-    rows: string,
-    sent: string,
-    lane: string,
-    line: string,
-    record: string,
-    ttl: number,
-    marker: string,
-  ): Promise<number>;
+  sealmailSettleRow(...keysAndArgs: (string | number)[]): Promise<number>;
   sealmailSealBatch(batch: string): Promise<string>;
+  sealmailReopenRows(batch: string, rows: string, ...lines: string[]): Promise<string[]>;
+  sealmailBatchRateLimited(batch: string, timeline: string, started: string): Promise<number>;
 }
 
 const LETTERS: Record<RowStatus, string> = {
@@ -112,8 +157,10 @@ export class BatchStore {
   ) {
     if (!('sealmailRegisterRows' in redis)) {
       redis.defineCommand('sealmailRegisterRows', { numberOfKeys: 2, lua: REGISTER });
-      redis.defineCommand('sealmailSettleRow', { numberOfKeys: 4, lua: SETTLE });
+      redis.defineCommand('sealmailSettleRow', { numberOfKeys: 6, lua: SETTLE });
       redis.defineCommand('sealmailSealBatch', { numberOfKeys: 1, lua: SEAL });
+      redis.defineCommand('sealmailReopenRows', { numberOfKeys: 2, lua: REOPEN });
+      redis.defineCommand('sealmailBatchRateLimited', { numberOfKeys: 2, lua: RATE_LIMITED });
     }
     this.commands = redis as unknown as BatchCommands;
   }
@@ -163,12 +210,41 @@ export class BatchStore {
       this.keys.batchRows(batchId),
       where.sentKey,
       this.keys.lane(where.lane),
+      this.keys.batchTimeline(batchId),
+      this.keys.stats,
       String(record.line),
       encodeRow(record),
       sentTtlSeconds,
       batchId,
+      record.errorCode ?? '',
     );
     return settled === 1;
+  }
+
+  /** Counts a 429 answered to one of the batch's requests. */
+  async countRateLimited(batchId: string, startedPause: boolean): Promise<void> {
+    await this.commands.sealmailBatchRateLimited(
+      this.keys.batch(batchId),
+      this.keys.batchTimeline(batchId),
+      startedPause ? '1' : '0',
+    );
+  }
+
+  /** Puts the given failed rows back to pending; returns the rows reopened. */
+  async reopenFailed(batchId: string, rows: readonly RowRecord[]): Promise<RowRecord[]> {
+    const failed = rows.filter((r) => r.status === 'failed');
+    const reopened: RowRecord[] = [];
+    for (let i = 0; i < failed.length; i += 1_000) {
+      const chunk = failed.slice(i, i + 1_000);
+      const lines = await this.commands.sealmailReopenRows(
+        this.keys.batch(batchId),
+        this.keys.batchRows(batchId),
+        ...chunk.map((r) => String(r.line)),
+      );
+      const done = new Set(lines.map(Number));
+      reopened.push(...chunk.filter((r) => done.has(r.line)));
+    }
+    return reopened;
   }
 
   async get(batchId: string): Promise<BatchRecord | undefined> {
@@ -186,12 +262,38 @@ export class BatchStore {
       finishedAt: hash.finishedAt ? Number(hash.finishedAt) : undefined,
       total: Number(hash.total ?? 0),
       counts,
+      rateLimited: Number(hash.rateLimited ?? 0),
+      pauses: Number(hash.pauses ?? 0),
     };
   }
 
   /** Batch ids, newest first. */
   async list(limit = 100): Promise<string[]> {
     return this.redis.zrevrange(this.keys.batches, 0, limit - 1);
+  }
+
+  /** Sends, failures and 429s per 10-second bucket, oldest first. */
+  async timeline(batchId: string): Promise<TimelinePoint[]> {
+    const hash = await this.redis.hgetall(this.keys.batchTimeline(batchId));
+    const points = new Map<number, { sent: number; failed: number; rateLimited: number }>();
+    for (const [field, value] of Object.entries(hash)) {
+      const [at, kind] = field.split(':');
+      const point = points.get(Number(at)) ?? { sent: 0, failed: 0, rateLimited: 0 };
+      if (kind === 's') point.sent = Number(value);
+      else if (kind === 'f') point.failed = Number(value);
+      else if (kind === 'r') point.rateLimited = Number(value);
+      points.set(Number(at), point);
+    }
+    return [...points.entries()].sort(([a], [b]) => a - b).map(([at, p]) => ({ at, ...p }));
+  }
+
+  /** Rows finished per second over the last `windowMs` (from the timeline). */
+  async pace(batchId: string, windowMs = 60_000, now = Date.now()): Promise<number> {
+    const points = await this.timeline(batchId);
+    const since = now - windowMs;
+    const recent = points.filter((p) => p.at + TIMELINE_BUCKET_MS > since);
+    const finished = recent.reduce((sum, p) => sum + p.sent + p.failed, 0);
+    return (finished * 1000) / windowMs;
   }
 
   /** Every row of a batch, in line order. */
@@ -207,10 +309,19 @@ export class BatchStore {
       );
       cursor = next;
       for (let i = 0; i + 1 < flat.length; i += 2) {
-        const line = Number(flat[i]);
-        rows.push(decodeRow(line, flat[i + 1] as string));
+        rows.push(decodeRow(Number(flat[i]), flat[i + 1] as string));
       }
     } while (cursor !== '0');
     return rows.sort((a, b) => a.line - b.line);
+  }
+
+  /** Global counters: sent, already sent, failures by CertCentral error code. */
+  async stats(): Promise<{ sent: number; alreadySent: number; failed: Record<string, number> }> {
+    const hash = await this.redis.hgetall(this.keys.stats);
+    const failed: Record<string, number> = {};
+    for (const [field, value] of Object.entries(hash)) {
+      if (field.startsWith('f:')) failed[field.slice(2) || 'unknown'] = Number(value);
+    }
+    return { sent: Number(hash.s ?? 0), alreadySent: Number(hash.a ?? 0), failed };
   }
 }

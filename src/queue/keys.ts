@@ -15,6 +15,10 @@ export function redisKeys(prefix: string) {
     batch: (batchId: string) => `${prefix}:batch:${batchId}`,
     /** Hash: line number → encoded row record. */
     batchRows: (batchId: string) => `${prefix}:batch:${batchId}:rows`,
+    /** Hash: `{10 s bucket}:{s|f|r}` → sends, failures and 429s in that bucket. */
+    batchTimeline: (batchId: string) => `${prefix}:batch:${batchId}:timeline`,
+    /** Hash: counters over every batch, for metrics (`s`, `a`, `f:{error code}`). */
+    stats: `${prefix}:stats`,
     /** String with a TTL: this order's seal was sent to this recipient. */
     sent: (orderId: OrderId, recipient: string | undefined) =>
       `${prefix}:sent:${orderId}:${recipientDigest(recipient)}`,

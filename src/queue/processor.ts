@@ -74,6 +74,7 @@ export function createProcessor(deps: ProcessorDeps) {
       }
       case 'rateLimited': {
         const pause = await limiter.pauseAfter429(outcome.retryAfterMs);
+        await store.countRateLimited(data.batch, pause.started);
         if (pause.started) {
           log.warn(
             { pauseMs: pause.delayMs, streak: pause.streak, adaptiveMax: pause.adaptiveMax },

@@ -1,12 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { RowRecord } from '../batches/row-record.js';
-import type { BatchStore } from '../batches/store.js';
-import type { Config } from '../config.js';
 import { type ParsedRow, readRows } from '../csv/read-rows.js';
 import { rowIdentity, type ValidRow } from '../csv/row-schema.js';
 import type { Runtime } from '../runtime.js';
-import { jobSchema, type SealJobInput } from './job-schema.js';
-import { jobIdFor, type RedisKeys } from './keys.js';
+import { buildJob } from './jobs.js';
 import { LANES, type Lane, laneFor } from './lanes.js';
 
 export interface EnqueueOptions {
@@ -69,7 +66,15 @@ export async function enqueueBatch(
     const needsJob = await store.register(options.batchId, records);
     const jobs = chunk.flatMap((planned, i) =>
       planned.kind === 'send' && needsJob[i]
-        ? [jobFor(options.batchId, planned, options.resend, config)]
+        ? [
+            buildJob(config, {
+              batch: options.batchId,
+              line: planned.line,
+              orderId: planned.row.orderId,
+              recipient: planned.row.recipient,
+              resend: options.resend,
+            }),
+          ]
         : [],
     );
     for (const lane of LANES) {
@@ -163,36 +168,6 @@ function toRecord(planned: PlannedRow): RowRecord {
   return { ...baseRecord(planned.line, planned.row), status: 'pending' };
 }
 
-function jobFor(
-  batchId: string,
-  planned: Extract<PlannedRow, { kind: 'send' }>,
-  resend: boolean | undefined,
-  config: Config,
-) {
-  const data: SealJobInput = {
-    batch: batchId,
-    line: planned.line,
-    orderId: planned.row.orderId,
-    ...(planned.row.recipient === undefined ? {} : { recipient: planned.row.recipient }),
-    ...(resend ? { resend: true } : {}),
-  };
-  jobSchema.parse(data);
-  return {
-    lane: planned.lane,
-    job: {
-      name: 'email-seal',
-      data,
-      opts: {
-        jobId: jobIdFor(batchId, planned.line),
-        attempts: config.maxAttempts,
-        backoff: { type: 'custom' },
-        removeOnComplete: { age: 3_600, count: 1_000 },
-        removeOnFail: { age: 7 * 86_400, count: 10_000 },
-      },
-    },
-  };
-}
-
 function emptySummary(batchId: string): EnqueueSummary {
   return {
     batchId,
@@ -220,5 +195,3 @@ function tally(summary: EnqueueSummary, chunk: readonly PlannedRow[]): void {
     }
   }
 }
-
-export type { BatchStore, RedisKeys };
