@@ -56,6 +56,11 @@ const envSchema = z.object({
   SEAL_REQUEST_TIMEOUT_MS: int(30_000, 100),
   SEAL_SENT_TTL_DAYS: z.coerce.number().positive().default(30),
   SEAL_SHUTDOWN_GRACE_MS: int(30_000, 0),
+  DASHBOARD_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  DASHBOARD_READ_ONLY: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('false')
+    .transform((v) => ['true', '1', 'yes'].includes(v)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
@@ -85,6 +90,8 @@ export interface Config {
   readonly sentTtlSeconds: number;
   readonly shutdownGraceMs: number;
   readonly log: { readonly level: string; readonly pretty: boolean };
+  /** The job dashboard's credentials and mode. Never logged. */
+  readonly dashboard: { readonly token: string | undefined; readonly readOnly: boolean };
 }
 
 /** Reads the environment once. Throws ConfigError naming every bad variable. */
@@ -117,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sentTtlSeconds: Math.round(e.SEAL_SENT_TTL_DAYS * 86_400),
     shutdownGraceMs: e.SEAL_SHUTDOWN_GRACE_MS,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' },
+    dashboard: { token: e.DASHBOARD_TOKEN, readOnly: e.DASHBOARD_READ_ONLY },
   };
 }
 

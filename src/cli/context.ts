@@ -10,7 +10,7 @@ export function commandLogger(config: Config, target: LogTarget): Logger {
   return createLogger({
     level: config.log.level,
     pretty: config.log.pretty,
-    secrets: [config.apiKey],
+    secrets: [config.apiKey, config.dashboard.token],
     destination: target === 'stdout' ? process.stdout : process.stderr,
   });
 }

@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { reportFailure } from './context.js';
+import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { enqueueCommand } from './enqueue.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
-import { reportCommand, statusCommand } from './status.js';
+import { batchesCommand, reportCommand, retryCommand, statusCommand } from './status.js';
 import { workerCommand } from './worker.js';
 
 const program = new Command('sealmail')
@@ -54,7 +55,22 @@ program
   .description("show a batch's progress and its lanes' state")
   .argument('<batch>', 'batch id')
   .option('--json', 'machine-readable output')
+  .option('--watch', 'follow the batch until it is done, with a progress bar and ETA')
   .action(run(statusCommand));
+
+program
+  .command('batches')
+  .description('list the latest batches, newest first')
+  .option('--limit <n>', 'how many', '20')
+  .option('--json', 'machine-readable output')
+  .action(run(batchesCommand));
+
+program
+  .command('retry')
+  .description("queue a batch's failed rows again (sent, already-sent and rejected rows never)")
+  .argument('<batch>', 'batch id')
+  .option('--failed', 'retry the failed rows (the default, and the only rows ever retried)')
+  .action(run(retryCommand));
 
 program
   .command('report')
@@ -82,6 +98,17 @@ program
   .option('--latency-ms <ms>', 'delay before every answer', '0')
   .option('--record <file>', 'append every delivered email to this file (JSON lines)')
   .action(run(simulateCommand));
+
+program
+  .command('dashboard')
+  .description('serve the job dashboard, the batch API and /metrics (auth: DASHBOARD_TOKEN)')
+  .option('--port <n>', 'port', '3000')
+  .option(
+    '--host <address>',
+    'address to listen on (non-loopback needs DASHBOARD_TOKEN)',
+    '127.0.0.1',
+  )
+  .action(run(dashboardCommand));
 
 program
   .command('demo')

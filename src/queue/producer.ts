@@ -50,7 +50,12 @@ export async function enqueueBatch(
   options: EnqueueOptions,
 ): Promise<EnqueueSummary> {
   const { store, queues, config, keys, redis } = runtime;
-  await store.open(options.batchId, options.source);
+  // The batch is created once the header has proved usable: a bad file leaves nothing behind.
+  let opened = false;
+  const open = async () => {
+    if (!opened) await store.open(options.batchId, options.source);
+    opened = true;
+  };
   const summary = emptySummary(options.batchId);
   const alreadySent = options.resend
     ? async (rows: ValidRow[]) => rows.map(() => false)
@@ -62,6 +67,7 @@ export async function enqueueBatch(
       };
 
   for await (const chunk of planRows(options.input, alreadySent)) {
+    await open();
     const records = chunk.map(toRecord);
     const needsJob = await store.register(options.batchId, records);
     const jobs = chunk.flatMap((planned, i) =>
@@ -84,6 +90,7 @@ export async function enqueueBatch(
     tally(summary, chunk);
     options.onProgress?.(summary.rows);
   }
+  await open();
   await store.seal(options.batchId);
   return summary;
 }

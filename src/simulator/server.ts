@@ -60,6 +60,10 @@ export interface Simulator {
   stats(): SimulatorStats;
   /** Answers 429 to every request for `ms`. */
   storm(ms: number): void;
+  /** Changes faults, latency or known orders while running. */
+  configure(
+    changes: Partial<Omit<SimulatorOptions, 'apiKey' | 'limits' | 'recipientLimits'>>,
+  ): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -73,11 +77,12 @@ const ROUTE = /^\/services\/v2\/order\/certificate\/([^/]+)\/site-seal\/email-se
 
 /** Starts a local stand-in for CertCentral's "email site seal" endpoint. */
 export async function startSimulator(
-  options: SimulatorOptions,
+  initial: SimulatorOptions,
   listen: { port?: number; host?: string } = {},
 ): Promise<Simulator> {
+  let options = { ...initial };
   const random = options.random ?? Math.random;
-  const orders = options.orders ?? parseOrderSet('1-1000000');
+  let orders = options.orders ?? parseOrderSet('1-1000000');
   let deliveries: Delivery[] = [];
   let byStatus: Record<string, number> = {};
   let requests = 0;
@@ -211,6 +216,10 @@ export async function startSimulator(
     stats,
     storm(ms) {
       stormUntil = Date.now() + ms;
+    },
+    configure(changes) {
+      options = { ...options, ...changes };
+      if (changes.orders) orders = changes.orders;
     },
     reset() {
       deliveries = [];

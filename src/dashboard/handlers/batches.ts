@@ -1,0 +1,97 @@
+import type { Readable } from 'node:stream';
+import { REPORT_COLUMNS, reportLine } from '../../batches/report.js';
+import { retryFailed } from '../../batches/retry.js';
+import { UsageError } from '../../errors.js';
+import { BATCH_ID, newBatchId } from '../../queue/keys.js';
+import { enqueueBatch } from '../../queue/producer.js';
+import type { Runtime } from '../../runtime.js';
+import { batchDetail, batchView } from '../batch-view.js';
+import { errorResult, type HandlerResult, ok } from '../http.js';
+
+/** GET /api/batches: the latest batches, newest first. */
+export async function listBatches(runtime: Runtime, limit = 100): Promise<HandlerResult> {
+  const ids = await runtime.store.list(Math.min(Math.max(limit, 1), 1000));
+  const batches = [];
+  for (const id of ids) {
+    const batch = await runtime.store.get(id);
+    if (batch) batches.push(await batchView(runtime, batch));
+  }
+  return ok({ batches });
+}
+
+/** GET /api/batches/:id */
+export async function getBatch(runtime: Runtime, id: string): Promise<HandlerResult> {
+  return withBatch(runtime, id, async (batch) => ok(await batchDetail(runtime, batch)));
+}
+
+/** GET /api/batches/:id/report.csv */
+export async function batchReport(runtime: Runtime, id: string): Promise<HandlerResult> {
+  return withBatch(runtime, id, async (batch) => {
+    const rows = await runtime.store.rows(batch.id);
+    const csv = [REPORT_COLUMNS.join(','), ...rows.map(reportLine)].join('\n');
+    return {
+      status: 200,
+      body: `${csv}\n`,
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="sealmail-${batch.id}.csv"`,
+      },
+    };
+  });
+}
+
+/** POST /api/batches/:id/retry: re-queues failed rows, never sent ones. */
+export async function retryBatch(runtime: Runtime, id: string): Promise<HandlerResult> {
+  return withBatch(runtime, id, async (batch) =>
+    ok({ batchId: batch.id, requeued: await retryFailed(runtime, batch.id) }),
+  );
+}
+
+export interface CreateBatchInput {
+  readonly csv: Readable;
+  readonly batchId?: string | undefined;
+  readonly source?: string | undefined;
+  readonly resend?: boolean;
+}
+
+/** POST /api/batches: a CSV in, a queued batch out, with the rows it rejected. */
+export async function createBatch(
+  runtime: Runtime,
+  input: CreateBatchInput,
+): Promise<HandlerResult> {
+  const batchId = input.batchId ?? newBatchId();
+  if (!BATCH_ID.test(batchId))
+    return errorResult(
+      400,
+      'invalid_batch_id',
+      'batch id must be 1 to 64 letters, digits, dots, dashes or underscores',
+    );
+  const source = (input.source ?? 'upload').replace(/[^\w .-]/g, '_').slice(0, 100) || 'upload';
+  try {
+    const summary = await enqueueBatch(runtime, {
+      input: input.csv,
+      batchId,
+      source,
+      resend: input.resend ?? false,
+    });
+    return ok(summary, 201);
+  } catch (error) {
+    if (error instanceof UsageError)
+      return errorResult(400, 'invalid_csv', error.message.replace(/^input: /, ''));
+    throw error;
+  }
+}
+
+async function withBatch(
+  runtime: Runtime,
+  id: string,
+  handle: (
+    batch: NonNullable<Awaited<ReturnType<Runtime['store']['get']>>>,
+  ) => Promise<HandlerResult>,
+): Promise<HandlerResult> {
+  // Checked before it goes near a Redis key: no other key can be reached from the URL.
+  if (!BATCH_ID.test(id)) return errorResult(404, 'not_found|batch', 'no such batch');
+  const batch = await runtime.store.get(id);
+  if (!batch) return errorResult(404, 'not_found|batch', 'no such batch');
+  return handle(batch);
+}
