@@ -56,6 +56,7 @@ const envSchema = z.object({
   SEAL_REQUEST_TIMEOUT_MS: int(30_000, 100),
   SEAL_SENT_TTL_DAYS: z.coerce.number().positive().default(30),
   SEAL_SHUTDOWN_GRACE_MS: int(30_000, 0),
+  SEAL_LOCK_MS: int(30_000, 500),
   DASHBOARD_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
   DASHBOARD_READ_ONLY: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -89,6 +90,11 @@ export interface Config {
   /** How long a sent (order, recipient) is remembered as `already_sent`. @defaultValue 30 days */
   readonly sentTtlSeconds: number;
   readonly shutdownGraceMs: number;
+  /**
+   * How long a worker's hold on a job lasts without renewal; a job whose worker died is
+   * picked up again within about twice this. @defaultValue 30000
+   */
+  readonly lockMs: number;
   readonly log: { readonly level: string; readonly pretty: boolean };
   /** The job dashboard's credentials and mode. Never logged. */
   readonly dashboard: { readonly token: string | undefined; readonly readOnly: boolean };
@@ -123,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: e.SEAL_REQUEST_TIMEOUT_MS,
     sentTtlSeconds: Math.round(e.SEAL_SENT_TTL_DAYS * 86_400),
     shutdownGraceMs: e.SEAL_SHUTDOWN_GRACE_MS,
+    lockMs: e.SEAL_LOCK_MS,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' },
     dashboard: { token: e.DASHBOARD_TOKEN, readOnly: e.DASHBOARD_READ_ONLY },
   };

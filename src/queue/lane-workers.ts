@@ -90,6 +90,8 @@ export async function startLaneWorkers(
       prefix: config.prefix,
       concurrency: config.concurrency,
       limiter: HOLDS_ONLY,
+      lockDuration: config.lockMs,
+      stalledInterval: config.lockMs,
       maxStalledCount: 10,
       settings: {
         backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, config.retry),

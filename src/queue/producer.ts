@@ -49,6 +49,14 @@ export async function enqueueBatch(
   runtime: Runtime,
   options: EnqueueOptions,
 ): Promise<EnqueueSummary> {
+  const summary = emptySummary(options.batchId);
+  await enqueueChunks(runtime, options, summary);
+  await repairIfRedisLostWrites(runtime, options, summary.rows);
+  await runtime.store.seal(options.batchId);
+  return summary;
+}
+
+async function enqueueChunks(runtime: Runtime, options: EnqueueOptions, summary: EnqueueSummary) {
   const { store, queues, config, keys, redis } = runtime;
   // The batch is created once the header has proved usable: a bad file leaves nothing behind.
   let opened = false;
@@ -56,7 +64,6 @@ export async function enqueueBatch(
     if (!opened) await store.open(options.batchId, options.source);
     opened = true;
   };
-  const summary = emptySummary(options.batchId);
   const alreadySent = options.resend
     ? async (rows: ValidRow[]) => rows.map(() => false)
     : async (rows: ValidRow[]) => {
@@ -91,8 +98,32 @@ export async function enqueueBatch(
     options.onProgress?.(summary.rows);
   }
   await open();
-  await store.seal(options.batchId);
-  return summary;
+}
+
+/**
+ * Redis with `appendfsync everysec` can lose the last second of writes when it crashes. If the
+ * batch holds fewer rows than were read, the file is read again: registering is idempotent, so
+ * this only restores the missing rows and the jobs of rows still pending.
+ */
+async function repairIfRedisLostWrites(
+  runtime: Runtime,
+  options: EnqueueOptions,
+  rowsRead: number,
+) {
+  const stored = (await runtime.store.get(options.batchId))?.total ?? 0;
+  if (stored >= rowsRead) return;
+  if (typeof options.input !== 'string') {
+    runtime.logger.error(
+      { batch: options.batchId, rowsRead, stored },
+      'Redis lost rows of this batch: enqueue it again',
+    );
+    return;
+  }
+  runtime.logger.warn(
+    { batch: options.batchId, rowsRead, stored },
+    'Redis lost rows while enqueueing: reading the file again',
+  );
+  await enqueueChunks(runtime, options, emptySummary(options.batchId));
 }
 
 /**

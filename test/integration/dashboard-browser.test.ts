@@ -113,10 +113,8 @@ describe('the batch page in a real browser', () => {
     expect(problems.join(' ')).toContain('not_found|order');
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
-    const download = await page.evaluate(async () => {
-      const res = await fetch(document.querySelector<HTMLAnchorElement>('#report')?.href ?? '');
-      return res.text();
-    });
+    const href = await page.getAttribute('#report', 'href');
+    const download = await (await context.request.get(`${base}${href}`)).text();
     expect(download.trim().split('\n')).toHaveLength(51);
 
     await page.goto(`${base}/batches`);
