@@ -27,7 +27,17 @@ export function mapColumns(header: readonly string[]): ColumnMap | { error: stri
       })`,
     };
   }
-  return { order, recipient: find(RECIPIENT_COLUMNS) };
+  const recipient = find(RECIPIENT_COLUMNS);
+  if (recipient === undefined) {
+    // A misspelt recipient column would send every seal to the key's owner: refuse it.
+    const lookalike = header.find((h) => /recip/i.test(h));
+    if (lookalike !== undefined) {
+      return {
+        error: `column ${JSON.stringify(truncate(lookalike, 40))} looks like a recipient column but is not one of ${RECIPIENT_COLUMNS.join(', ')}: rename it (or remove it to send every seal to the key's owner)`,
+      };
+    }
+  }
+  return { order, recipient };
 }
 
 function truncate(text: string, max: number): string {

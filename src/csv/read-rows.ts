@@ -17,8 +17,11 @@ export type ParsedRow =
       readonly recipientCell: string;
     };
 
-/** Longest record accepted; a longer one is rejected, the rest of the file still read. */
-export const MAX_RECORD_BYTES = 64 * 1024;
+/**
+ * Longest record read. A longer one is no row of orders (a row is a few hundred bytes; a
+ * 10 MB line is still read and rejected like any bad row): the file is refused whole.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Streams a CSV of orders row by row: constant memory whatever the file size.
@@ -31,6 +34,11 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
     parse({
       bom: true,
       info: true,
+      // Any mix of CRLF, LF and CR ends a row (spreadsheets and scripts mix them).
+      record_delimiter: ['\r\n', '\n', '\r'],
+      // A quote inside an unquoted field, or text after a closing quote, stays in the cell:
+      // the row is then rejected by validation and the rows after it are read as usual.
+      relax_quotes: true,
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
@@ -38,9 +46,21 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
     }),
   );
   const skipped: ParsedRow[] = [];
+  let columns: { order: number; recipient: number | undefined } | undefined;
+  // csv-parse counts a CRLF inside a quoted cell as two lines: this many so far.
+  let extraLines = 0;
   parser.on('skip', (error: CsvError) => {
+    const line = Number(error.lines ?? 0) - extraLines;
+    const isHeader = Number((error as { records?: number }).records ?? 0) === 0;
+    if (isHeader || error.code === 'CSV_MAX_RECORD_SIZE') {
+      const what = isHeader ? 'the header row' : `line ${line}`;
+      parser.destroy(
+        new UsageError(`${describe(input)}: ${what} is malformed: ${describeCsvError(error)}`),
+      );
+      return;
+    }
     skipped.push({
-      line: Number(error.lines ?? 0),
+      line,
       kind: 'rejected',
       reason: `malformed CSV: ${describeCsvError(error)}`,
       orderCell: '',
@@ -56,7 +76,6 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
     return ready;
   };
 
-  let columns: { order: number; recipient: number | undefined } | undefined;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
@@ -68,8 +87,10 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
         columns = mapped;
         continue;
       }
-      yield* skippedBefore(info.lines);
-      yield toRow(record, info.lines, columns);
+      for (const cell of record) extraLines += cell.split('\r\n').length - 1;
+      const line = info.lines - extraLines;
+      yield* skippedBefore(line);
+      yield toRow(record, line, columns);
     }
     if (columns) yield* skipped.splice(0);
   } catch (error) {
@@ -118,7 +139,9 @@ function describeCsvError(error: CsvError): string {
     case 'CSV_INVALID_CLOSING_QUOTE':
       return 'unexpected character after a closing quote';
     case 'CSV_MAX_RECORD_SIZE':
-      return `row longer than ${MAX_RECORD_BYTES} bytes`;
+      return `longer than ${MAX_RECORD_BYTES / 1024 / 1024} MiB (is this a CSV of orders?)`;
+    case 'INVALID_OPENING_QUOTE':
+      return 'a quote opens in the middle of a field';
     default:
       return error.message.replace(/\s+/g, ' ').slice(0, 120);
   }

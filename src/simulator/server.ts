@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   readonly recordFile?: string;
   /** Source of randomness for faults. @defaultValue Math.random */
   readonly random?: () => number;
+  /** Keep every answer (order id and status) for `requests()`. @defaultValue false */
+  readonly logRequests?: boolean;
 }
 
 export interface Delivery {
@@ -41,6 +43,8 @@ export interface Delivery {
 
 export interface SimulatorStats {
   readonly requests: number;
+  /** Requests received and not answered yet. */
+  readonly inFlight: number;
   readonly byStatus: Record<string, number>;
   readonly deliveries: number;
   /** Most requests admitted in any rolling interval, per configured window. */
@@ -52,11 +56,20 @@ interface PeakStat {
   readonly peak: number;
 }
 
+/** One answered request, when `logRequests` is on. */
+export interface RequestRecord {
+  readonly orderId: string;
+  /** HTTP status, or `reset` for a connection reset without an answer. */
+  readonly status: number | 'reset';
+}
+
 export interface Simulator {
   /** e.g. `http://127.0.0.1:41234/services/v2`: what CERTCENTRAL_BASE_URL should be. */
   readonly baseUrl: string;
   readonly port: number;
   deliveries(): readonly Delivery[];
+  /** Every answered request, when `logRequests` is on. */
+  requests(): readonly RequestRecord[];
   stats(): SimulatorStats;
   /** Answers 429 to every request for `ms`. */
   storm(ms: number): void;
@@ -84,8 +97,10 @@ export async function startSimulator(
   const random = options.random ?? Math.random;
   let orders = options.orders ?? parseOrderSet('1-1000000');
   let deliveries: Delivery[] = [];
+  let requestLog: RequestRecord[] = [];
   let byStatus: Record<string, number> = {};
   let requests = 0;
+  let inFlight = 0;
   let all = new RollingCounter(options.limits ?? DOCUMENTED_LIMITS);
   let recipient = new RollingCounter(options.recipientLimits ?? []);
   let stormUntil = 0;
@@ -107,6 +122,11 @@ export async function startSimulator(
 
   const handleSeal = async (req: IncomingMessage, res: ServerResponse, idText: string) => {
     requests++;
+    if (options.logRequests) {
+      res.once('close', () => {
+        requestLog.push({ orderId: idText, status: res.headersSent ? res.statusCode : 'reset' });
+      });
+    }
     if (req.headers['x-dc-devkey'] !== options.apiKey) {
       return answer(res, 403, 'access_denied|access_denied_invalid_key', 'Invalid API key.');
     }
@@ -171,6 +191,7 @@ export async function startSimulator(
 
   const stats = (): SimulatorStats => ({
     requests,
+    inFlight,
     byStatus: { ...byStatus },
     deliveries: deliveries.length,
     peaks: { all: all.peak(), recipient: recipient.peak() },
@@ -180,6 +201,10 @@ export async function startSimulator(
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = req.method === 'POST' ? ROUTE.exec(url.pathname) : null;
     if (route) {
+      inFlight++;
+      res.once('close', () => {
+        inFlight--;
+      });
       handleSeal(req, res, route[1] ?? '').catch(() => res.destroy());
       return;
     }
@@ -213,6 +238,7 @@ export async function startSimulator(
     baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}/services/v2`,
     port,
     deliveries: () => deliveries,
+    requests: () => requestLog,
     stats,
     storm(ms) {
       stormUntil = Date.now() + ms;
@@ -223,6 +249,7 @@ export async function startSimulator(
     },
     reset() {
       deliveries = [];
+      requestLog = [];
       byStatus = {};
       requests = 0;
       stormUntil = 0;

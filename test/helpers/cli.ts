@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -40,5 +40,51 @@ export function sealmail(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+  });
+}
+
+/**
+ * Starts `sealmail worker` as its own process and resolves once every lane it serves has
+ * started (it logs "lane worker started" per lane, at LOG_LEVEL info).
+ */
+export function startWorkerProcess(
+  env: Record<string, string>,
+  lane: 'all' | 'throttled' | 'direct' = 'all',
+): Promise<ChildProcess> {
+  const lanes = lane === 'all' ? 2 : 1;
+  const child = spawn(process.execPath, [BIN, 'worker', '--lane', lane], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      if (out.split('lane worker started').length > lanes) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.resume();
+    child.once('exit', (code) =>
+      reject(new Error(`worker exited early (${code}): ${out.slice(-2000)}`)),
+    );
+  });
+}
+
+/** Sends a signal and resolves with the exit code once the process has exited. */
+export function stopProcess(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve(child.exitCode);
+      return;
+    }
+    child.once('exit', (code) => resolve(code));
+    child.kill(signal);
   });
 }

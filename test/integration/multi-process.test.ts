@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWindows } from '../../src/limits/windows.js';
@@ -7,27 +7,12 @@ import { enqueueBatch } from '../../src/queue/producer.js';
 import { openRuntime } from '../../src/runtime.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { csv, waitForBatch } from '../helpers/batch.js';
-import { BIN } from '../helpers/cli.js';
+import { startWorkerProcess, stopProcess } from '../helpers/cli.js';
 import { dropPrefix, redisUrl, testConfig, testPrefix, testRedis } from '../helpers/redis.js';
 
 const KEY = 'multi-process-key';
 const LIMITS = '20/300ms,90/2s';
 const ROWS = 300;
-
-function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--lane', 'all'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk) => {
-      out += chunk;
-      if (out.split('lane worker started').length > 2) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${out}`)));
-  });
-}
 
 describe('three worker processes on one Redis', () => {
   let sim: Simulator;
@@ -48,18 +33,10 @@ describe('three worker processes on one Redis', () => {
       SEAL_LIMITS: LIMITS,
       LOG_LEVEL: 'info',
     };
-    workers.push(...(await Promise.all([1, 2, 3].map(() => startWorker(env)))));
+    workers.push(...(await Promise.all([1, 2, 3].map(() => startWorkerProcess(env)))));
   });
   afterAll(async () => {
-    await Promise.all(
-      workers.map(
-        (child) =>
-          new Promise((resolve) => {
-            child.once('exit', resolve);
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(workers.map((child) => stopProcess(child)));
     await dropPrefix(redis, prefix);
     redis.disconnect();
     await sim.close();
