@@ -8,7 +8,8 @@ export const MAX_EMAIL_LENGTH = 254;
 const MAILBOX =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 // Built from a string: a control-character class is the point here, not a typo.
-const CONTROL_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]';
+// Bidirectional overrides are included: they make a report show another text than it holds.
+const CONTROL_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]';
 const CONTROL = new RegExp(CONTROL_CLASS);
 const CONTROL_ALL = new RegExp(CONTROL_CLASS, 'g');
 
@@ -22,7 +23,7 @@ export function recipientProblem(value: string): string | undefined {
     return 'recipient must be exactly one email address, not a list';
   }
   if (/\s/.test(value)) return 'recipient contains whitespace';
-  if (!MAILBOX.test(value)) return `recipient "${value}" is not a valid email address`;
+  if (!MAILBOX.test(value)) return `recipient "${preview(value, 80)}" is not a valid email address`;
   return undefined;
 }
 
