@@ -1,0 +1,93 @@
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { LANES } from '../../src/queue/lanes.js';
+import { enqueueBatch } from '../../src/queue/producer.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { type Simulator, startSimulator } from '../../src/simulator/server.js';
+import { csv, waitForBatch } from '../helpers/batch.js';
+import { startWorkerProcess, stopProcess } from '../helpers/cli.js';
+import { dropPrefix, redisUrl, testConfig, testPrefix } from '../helpers/redis.js';
+import { recordFigures } from './figures.js';
+
+const KEY = 'shutdown-test-key';
+const ROWS = 300;
+const GRACE_MS = 5_000;
+
+describe('SIGTERM during a batch', () => {
+  let sim: Simulator;
+  let runtime: Runtime;
+  let worker: ChildProcess | undefined;
+  const prefix = testPrefix('shutdown');
+
+  beforeAll(async () => {
+    // Slow answers, so that the signal always finds requests in flight.
+    sim = await startSimulator({ apiKey: KEY, limits: [], latencyMs: 400 });
+    runtime = await openRuntime(testConfig({ SEAL_PREFIX: prefix }), silentLogger());
+  });
+  afterAll(async () => {
+    if (worker) await stopProcess(worker, 'SIGKILL');
+    await dropPrefix(runtime.redis, prefix);
+    await runtime.close();
+    await sim.close();
+  });
+
+  it('finishes the calls in flight, keeps the rest queued, exits 0, and a restart sends no duplicate', async () => {
+    const env = {
+      REDIS_URL: redisUrl(),
+      SEAL_PREFIX: prefix,
+      CERTCENTRAL_API_KEY: KEY,
+      CERTCENTRAL_BASE_URL: sim.baseUrl,
+      SEAL_LIMITS: 'none',
+      SEAL_CONCURRENCY: '8',
+      SEAL_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+    };
+    const lines = ['order_id,recipient_email'];
+    for (let id = 1; id <= ROWS; id++) lines.push(`${id},${id % 2 ? `g${id}@example.com` : ''}`);
+    await enqueueBatch(runtime, {
+      input: csv(`${lines.join('\n')}\n`),
+      batchId: 'term',
+      source: 't',
+    });
+
+    worker = await startWorkerProcess(env);
+    await sleep(1_500);
+    const inFlightAtSignal = sim.stats().inFlight;
+    const signalledAt = Date.now();
+    const code = await stopProcess(worker);
+    const exitMs = Date.now() - signalledAt;
+    worker = undefined;
+
+    const afterStop = await runtime.store.get('term');
+    const deliveredAtStop = sim.deliveries().length;
+    const active = await Promise.all(LANES.map((lane) => runtime.queues[lane].getActiveCount()));
+
+    worker = await startWorkerProcess(env);
+    const batch = await waitForBatch(runtime, 'term', 60_000);
+    await stopProcess(worker);
+    worker = undefined;
+    const deliveries = sim.deliveries().map((d) => d.orderId);
+    const figures = {
+      rows: ROWS,
+      inFlightAtSignal,
+      exitCode: code,
+      exitMs,
+      sentBeforeStop: afterStop?.counts.sent,
+      deliveredBeforeStop: deliveredAtStop,
+      activeAfterStop: active[0]! + active[1]!,
+      duplicates: deliveries.length - new Set(deliveries).size,
+    };
+    recordFigures('graceful-shutdown', figures);
+
+    expect(inFlightAtSignal).toBeGreaterThan(0);
+    expect(code).toBe(0);
+    expect(exitMs).toBeLessThan(GRACE_MS + 2_000);
+    // Every request CertCentral answered before the stop was recorded as sent: none was cut off.
+    expect(afterStop?.counts.sent).toBe(deliveredAtStop);
+    expect(afterStop?.counts.pending).toBeGreaterThan(0);
+    expect(figures.activeAfterStop).toBe(0);
+    expect(batch.counts).toMatchObject({ sent: ROWS, pending: 0 });
+    expect(figures.duplicates).toBe(0);
+  });
+});
