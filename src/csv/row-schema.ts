@@ -9,7 +9,8 @@ const MAILBOX =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 // Built from a string: a control-character class is the point here, not a typo.
 // Bidirectional overrides are included: they make a report show another text than it holds.
-const CONTROL_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]';
+const CONTROL_CLASS =
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069]';
 const CONTROL = new RegExp(CONTROL_CLASS);
 const CONTROL_ALL = new RegExp(CONTROL_CLASS, 'g');
 

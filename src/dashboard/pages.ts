@@ -3,18 +3,18 @@
  * (with textContent only) and refreshes them while batches run.
  */
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function shell(title: string, body: string, data: Record<string, string>): string {
   const attrs = Object.entries(data)
-    .map(([k, v]) => ` data-${k}="${escape(v)}"`)
+    .map(([k, v]) => ` data-${k}="${escapeHtml(v)}"`)
     .join('');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)} · sealmail</title>
+<title>${escapeHtml(title)} · sealmail</title>
 <link rel="stylesheet" href="/assets/app.css">
 </head>
 <body${attrs}>

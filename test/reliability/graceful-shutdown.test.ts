@@ -75,7 +75,7 @@ describe('SIGTERM during a batch', () => {
       exitMs,
       sentBeforeStop: afterStop?.counts.sent,
       deliveredBeforeStop: deliveredAtStop,
-      activeAfterStop: active[0]! + active[1]!,
+      activeAfterStop: active.reduce((a, b) => a + b, 0),
       duplicates: deliveries.length - new Set(deliveries).size,
     };
     recordFigures('graceful-shutdown', figures);

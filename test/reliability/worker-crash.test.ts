@@ -79,7 +79,7 @@ describe('a worker killed with SIGKILL in the middle of a batch', () => {
       deliveries: deliveries.length,
       duplicates,
       lost,
-      stuckActive: stuck[0]! + stuck[1]!,
+      stuckActive: stuck.reduce((a, b) => a + b, 0),
     };
     recordFigures('worker-crash', figures);
 
