@@ -25,6 +25,8 @@ export interface BatchRecord {
   readonly pauses: number;
 }
 
+export type RegisterResult = 'queue' | 'already_sent' | 'settled';
+
 /** Sends, failures and 429s of a batch per 10-second bucket. */
 export interface TimelinePoint {
   readonly at: number;
@@ -41,20 +43,28 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 // Adds rows not seen before (a re-run of the same batch keeps what it knows) and counts them.
-// Returns, per row: 1 added, 2 already there and still pending, 0 already there and finished.
+// A new pending row whose (order, recipient) pair was sent before becomes already_sent, unless
+// resending. KEYS batch, rows, then one sent-marker key per row; ARGV resend (1/0), then
+// line/record pairs. Returns per row: 1 new and pending, 2 already there and still pending,
+// 3 new and already sent, 4 new and settled (rejected), 0 already there and settled.
 const REGISTER = `
 local batch, rows = KEYS[1], KEYS[2]
+local resend = ARGV[1] == '1'
 local result = {}
-for i = 1, #ARGV, 2 do
+for i = 2, #ARGV, 2 do
   local line, record = ARGV[i], ARGV[i + 1]
-  if redis.call('HSETNX', rows, line, record) == 1 then
-    redis.call('HINCRBY', batch, 'total', 1)
-    redis.call('HINCRBY', batch, record:sub(1, 1), 1)
-    result[#result + 1] = 1
-  elseif redis.call('HGET', rows, line):sub(1, 1) == 'p' then
-    result[#result + 1] = 2
+  local status = record:sub(1, 1)
+  if redis.call('HEXISTS', rows, line) == 1 then
+    result[#result + 1] = redis.call('HGET', rows, line):sub(1, 1) == 'p' and 2 or 0
   else
-    result[#result + 1] = 0
+    if status == 'p' and not resend and redis.call('EXISTS', KEYS[2 + i / 2]) == 1 then
+      status = 'a'
+      record = 'a' .. record:sub(2)
+    end
+    redis.call('HSET', rows, line, record)
+    redis.call('HINCRBY', batch, 'total', 1)
+    redis.call('HINCRBY', batch, status, 1)
+    result[#result + 1] = (status == 'p' and 1) or (status == 'a' and 3) or 4
   end
 end
 return result
@@ -132,7 +142,7 @@ return 1
 `;
 
 interface BatchCommands {
-  sealmailRegisterRows(batch: string, rows: string, ...args: string[]): Promise<number[]>;
+  sealmailRegisterRows(numKeys: number, ...keysAndArgs: string[]): Promise<number[]>;
   sealmailSettleRow(...keysAndArgs: (string | number)[]): Promise<number>;
   sealmailSealBatch(batch: string): Promise<string>;
   sealmailReopenRows(batch: string, rows: string, ...lines: string[]): Promise<string[]>;
@@ -156,7 +166,7 @@ export class BatchStore {
     private readonly keys: RedisKeys,
   ) {
     if (!('sealmailRegisterRows' in redis)) {
-      redis.defineCommand('sealmailRegisterRows', { numberOfKeys: 2, lua: REGISTER });
+      redis.defineCommand('sealmailRegisterRows', { lua: REGISTER });
       redis.defineCommand('sealmailSettleRow', { numberOfKeys: 6, lua: SETTLE });
       redis.defineCommand('sealmailSealBatch', { numberOfKeys: 1, lua: SEAL });
       redis.defineCommand('sealmailReopenRows', { numberOfKeys: 2, lua: REOPEN });
@@ -177,16 +187,28 @@ export class BatchStore {
       .exec();
   }
 
-  /** Stores rows; answers, per row, whether it still needs a job (new or still pending). */
-  async register(batchId: string, rows: readonly RowRecord[]): Promise<boolean[]> {
+  /**
+   * Stores rows the batch does not have yet. Answers, per row: `queue` when it needs a job
+   * (new, or still pending from an earlier run), `already_sent` when its (order, recipient)
+   * pair was sent before (and not `resend`), `settled` otherwise.
+   */
+  async register(
+    batchId: string,
+    rows: readonly { record: RowRecord; sentKey: string }[],
+    resend: boolean,
+  ): Promise<RegisterResult[]> {
     if (rows.length === 0) return [];
-    const args = rows.flatMap((row) => [String(row.line), encodeRow(row)]);
     const result = await this.commands.sealmailRegisterRows(
+      2 + rows.length,
       this.keys.batch(batchId),
       this.keys.batchRows(batchId),
-      ...args,
+      ...rows.map((row) => row.sentKey),
+      resend ? '1' : '0',
+      ...rows.flatMap((row) => [String(row.record.line), encodeRow(row.record)]),
     );
-    return result.map((flag, i) => flag !== 0 && rows[i]?.status === 'pending');
+    return result.map((code) =>
+      code === 1 || code === 2 ? 'queue' : code === 3 ? 'already_sent' : 'settled',
+    );
   }
 
   /** Marks the end of enqueueing. */

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RowRecord } from '../batches/row-record.js';
+import type { RegisterResult } from '../batches/store.js';
 import { type ParsedRow, readRows } from '../csv/read-rows.js';
 import { rowIdentity, type ValidRow } from '../csv/row-schema.js';
 import type { Runtime } from '../runtime.js';
@@ -56,46 +57,71 @@ export async function enqueueBatch(
   return summary;
 }
 
+/** Chunks written to Redis at once: the next chunk is read while the last ones are stored. */
+const CHUNKS_IN_FLIGHT = 3;
+
 async function enqueueChunks(runtime: Runtime, options: EnqueueOptions, summary: EnqueueSummary) {
-  const { store, queues, config, keys, redis } = runtime;
+  const { store, queues, config, keys } = runtime;
+  const resend = options.resend ?? false;
   // The batch is created once the header has proved usable: a bad file leaves nothing behind.
   let opened = false;
   const open = async () => {
     if (!opened) await store.open(options.batchId, options.source);
     opened = true;
   };
-  const alreadySent = options.resend
-    ? async (rows: ValidRow[]) => rows.map(() => false)
-    : async (rows: ValidRow[]) => {
-        const pipeline = redis.pipeline();
-        for (const row of rows) pipeline.exists(keys.sent(row.orderId, row.recipient));
-        const results = (await pipeline.exec()) ?? [];
-        return results.map(([, count]) => count === 1);
-      };
 
-  for await (const chunk of planRows(options.input, alreadySent)) {
-    await open();
-    const records = chunk.map(toRecord);
-    const needsJob = await store.register(options.batchId, records);
+  const storeChunk = async (chunk: PlannedRow[]) => {
+    const results = await store.register(
+      options.batchId,
+      chunk.map((planned) => ({
+        record: toRecord(planned),
+        // The register script checks the sent marker of rows to send (any key for the others).
+        sentKey:
+          planned.kind === 'send'
+            ? keys.sent(planned.row.orderId, planned.row.recipient)
+            : keys.batchRows(options.batchId),
+      })),
+      resend,
+    );
     const jobs = chunk.flatMap((planned, i) =>
-      planned.kind === 'send' && needsJob[i]
+      planned.kind === 'send' && results[i] === 'queue'
         ? [
             buildJob(config, {
               batch: options.batchId,
               line: planned.line,
               orderId: planned.row.orderId,
               recipient: planned.row.recipient,
-              resend: options.resend,
+              resend,
             }),
           ]
         : [],
     );
-    for (const lane of LANES) {
-      const laneJobs = jobs.filter((j) => j.lane === lane).map((j) => j.job);
-      if (laneJobs.length) await queues[lane].addBulk(laneJobs);
-    }
-    tally(summary, chunk);
+    await Promise.all(
+      LANES.map((lane) => {
+        const laneJobs = jobs.filter((j) => j.lane === lane).map((j) => j.job);
+        return laneJobs.length ? queues[lane].addBulk(laneJobs) : undefined;
+      }),
+    );
+    tally(summary, chunk, results);
     options.onProgress?.(summary.rows);
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  try {
+    // Already-sent markers are checked by the register script, in the same round trip.
+    for await (const chunk of planRows(options.input, async (rows) => rows.map(() => false))) {
+      await open();
+      const work = storeChunk(chunk);
+      inFlight.add(work);
+      work.then(
+        () => inFlight.delete(work),
+        () => undefined,
+      );
+      if (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await Promise.allSettled(inFlight);
   }
   await open();
 }
@@ -217,12 +243,17 @@ function emptySummary(batchId: string): EnqueueSummary {
   };
 }
 
-function tally(summary: EnqueueSummary, chunk: readonly PlannedRow[]): void {
+function tally(
+  summary: EnqueueSummary,
+  chunk: readonly PlannedRow[],
+  results: readonly RegisterResult[],
+): void {
   const s = summary as { -readonly [K in keyof EnqueueSummary]: EnqueueSummary[K] };
-  for (const planned of chunk) {
+  chunk.forEach((planned, i) => {
     s.rows += 1;
     if (planned.kind === 'send') {
-      s.queued[planned.lane] += 1;
+      if (results[i] === 'already_sent') s.alreadySent += 1;
+      else s.queued[planned.lane] += 1;
     } else if (planned.record.status === 'already_sent') {
       s.alreadySent += 1;
     } else {
@@ -231,5 +262,5 @@ function tally(summary: EnqueueSummary, chunk: readonly PlannedRow[]): void {
         s.rejectedRows.push({ line: planned.line, reason: planned.record.errorMessage ?? '' });
       }
     }
-  }
+  });
 }
