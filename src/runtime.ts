@@ -22,7 +22,14 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   const redis = await connectRedis(config.redisUrl);
   const keys = redisKeys(config.prefix);
   const queues = Object.fromEntries(
-    LANES.map((lane) => [lane, new Queue(lane, { connection: redis, prefix: config.prefix })]),
+    LANES.map((lane) => [
+      lane,
+      new Queue(lane, {
+        connection: redis,
+        prefix: config.prefix,
+        streams: { events: { maxLen: 1_000 } },
+      }),
+    ]),
   ) as Record<Lane, Queue>;
   return {
     config,

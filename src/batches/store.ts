@@ -72,7 +72,7 @@ return result
 
 // Settles a pending row once: a second outcome for the same row (a job run twice) is ignored.
 // A sent row marks its (order, recipient) pair as sent and ends its lane's 429 streak.
-// KEYS batch, rows, sent, lane, timeline, stats; ARGV line, record, ttl, batch id, error code.
+// KEYS batch, rows, sent, lane, timeline, stats; ARGV line, record, ttl, error code.
 const SETTLE = `${NOW}
 local batch, rows, sent, lane, timeline, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local line, record, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -85,13 +85,13 @@ redis.call('HINCRBY', batch, status, 1)
 redis.call('HSETNX', batch, 'startedAt', now)
 local bucket = math.floor(now / ${TIMELINE_BUCKET_MS}) * ${TIMELINE_BUCKET_MS}
 if status == 's' then
-  if ttl > 0 then redis.call('SET', sent, ARGV[4], 'EX', ttl) end
+  if ttl > 0 then redis.call('SET', sent, '1', 'EX', ttl) end
   redis.call('HSET', lane, 'streak', 0)
   redis.call('HINCRBY', timeline, bucket .. ':s', 1)
   redis.call('HINCRBY', stats, 's', 1)
 elseif status == 'f' then
   redis.call('HINCRBY', timeline, bucket .. ':f', 1)
-  redis.call('HINCRBY', stats, 'f:' .. ARGV[5], 1)
+  redis.call('HINCRBY', stats, 'f:' .. ARGV[4], 1)
 elseif status == 'a' then
   redis.call('HINCRBY', stats, 'a', 1)
 end
@@ -237,7 +237,6 @@ export class BatchStore {
       String(record.line),
       encodeRow(record),
       sentTtlSeconds,
-      batchId,
       record.errorCode ?? '',
     );
     return settled === 1;

@@ -9,7 +9,9 @@ import type { RollingWindow } from './windows.js';
 
 export type Reservation =
   | { readonly granted: true; readonly at: number }
-  | { readonly granted: false; readonly waitMs: number };
+  | { readonly granted: false; readonly waitMs: number }
+  /** The row's (order, recipient) pair was sent meanwhile: no slot taken. */
+  | { readonly granted: false; readonly alreadySent: true };
 
 export interface PauseDecision {
   /** How long the lane stays paused from now. */
@@ -81,7 +83,7 @@ export class LaneLimiter {
     private readonly options: LaneLimiterOptions,
   ) {
     if (!('sealmailReserve' in redis)) {
-      redis.defineCommand('sealmailReserve', { numberOfKeys: 2, lua: RESERVE });
+      redis.defineCommand('sealmailReserve', { numberOfKeys: 3, lua: RESERVE });
       redis.defineCommand('sealmailSettle', { numberOfKeys: 1, lua: SETTLE });
       redis.defineCommand('sealmailPause', { numberOfKeys: 3, lua: PAUSE });
       redis.defineCommand('sealmailHold', { numberOfKeys: 1, lua: HOLD });
@@ -90,18 +92,25 @@ export class LaneLimiter {
     this.ceiling = adaptiveCeiling(options.windows, options.adaptive.windowMs);
   }
 
-  /** Takes a slot for `member` if every window (the adaptive one included) has room now. */
-  async reserve(member: string): Promise<Reservation> {
+  /**
+   * Takes a slot for `member` if every window (the adaptive one included) has room now.
+   * Given a sent-marker key, first checks in the same round trip that the row was not sent
+   * meanwhile.
+   */
+  async reserve(member: string, sentKey?: string): Promise<Reservation> {
     const { windows, adaptive } = this.options;
     const [granted, waitMs, at] = await this.commands.sealmailReserve(
       this.keys.laneLog(this.lane),
       this.keys.lane(this.lane),
+      sentKey ?? this.keys.lane(this.lane),
       member,
       adaptive.windowMs,
       adaptive.quietMs,
       this.ceiling,
+      sentKey ? 1 : 0,
       ...windows.flatMap((w) => [w.max, w.windowMs]),
     );
+    if (granted === 2) return { granted: false, alreadySent: true };
     return granted === 1 ? { granted: true, at } : { granted: false, waitMs };
   }
 

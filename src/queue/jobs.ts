@@ -36,8 +36,8 @@ export function buildJob(
         attempts: config.maxAttempts,
         backoff: { type: 'custom' },
         // Outcomes live in the batch records: finished jobs are kept only for the job dashboard.
-        removeOnComplete: { age: 3_600, count: 1_000 },
-        removeOnFail: { age: 7 * 86_400, count: 10_000 },
+        removeOnComplete: { age: 3_600, count: 200 },
+        removeOnFail: { age: 7 * 86_400, count: 5_000 },
       },
     },
   };

@@ -36,7 +36,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>;
 /** Recipients are compared case-insensitively, and never appear in key names. */
 function recipientDigest(recipient: string | undefined): string {
   if (recipient === undefined) return '-';
-  return createHash('sha256').update(recipient.toLowerCase()).digest('base64url').slice(0, 22);
+  return createHash('sha256').update(recipient.toLowerCase()).digest('base64url').slice(0, 16);
 }
 
 /** Batch ids go into key names: a short, plain token. */

@@ -80,7 +80,6 @@ export async function startLaneWorkers(
       keys,
       limiter: limiters[lane],
       paced: config.limits[lane].length > 0,
-      sentMarkerExists: async (key) => (await redis.exists(key)) === 1,
       onHalt: async (denied) => {
         signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
       },

@@ -25,7 +25,6 @@ export interface ProcessorDeps {
   readonly limiter: LaneLimiter;
   /** Whether the lane has configured windows (else only the adaptive one can hold it). */
   readonly paced: boolean;
-  readonly sentMarkerExists: (key: string) => Promise<boolean>;
   /** Called when CertCentral refuses the key: the caller stops every lane, everywhere. */
   readonly onHalt: (denied: Extract<Outcome, { kind: 'denied' }>) => Promise<void>;
 }
@@ -49,14 +48,13 @@ export function createProcessor(deps: ProcessorDeps) {
     });
     const where = { sentKey: keys.sent(data.orderId, data.recipient), lane };
 
-    if (!data.resend && (await deps.sentMarkerExists(where.sentKey))) {
+    const slot = `${job.id}:${randomUUID()}`;
+    // The marker is checked just before the call: another batch may have sent this pair.
+    if ((await takeSlot(slot, data.resend ? undefined : where.sentKey)) === 'already_sent') {
       await store.settle(data.batch, row(data, 'already_sent', 0), where, 0);
       log.info('already sent by an earlier batch: skipped');
       return { status: 'already_sent' };
     }
-
-    const slot = `${job.id}:${randomUUID()}`;
-    await takeSlot(slot);
     let outcome: Outcome;
     try {
       outcome = await deps.client.emailSeal(data.orderId, data.recipient);
@@ -69,7 +67,7 @@ export function createProcessor(deps: ProcessorDeps) {
       case 'sent': {
         const sent = { ...row(data, 'sent', attempts), httpStatus: outcome.status };
         await store.settle(data.batch, sent, where, config.sentTtlSeconds);
-        log.info({ status: outcome.status, attempts }, 'seal emailed');
+        log.debug({ status: outcome.status, attempts }, 'seal emailed');
         return { status: 'sent', http: outcome.status };
       }
       case 'rateLimited': {
@@ -112,10 +110,14 @@ export function createProcessor(deps: ProcessorDeps) {
   };
 
   /** Waits briefly for a slot in every window, or releases the job and holds the lane. */
-  async function takeSlot(slot: string): Promise<void> {
+  async function takeSlot(
+    slot: string,
+    sentKey: string | undefined,
+  ): Promise<'granted' | 'already_sent'> {
     for (;;) {
-      const reservation = await limiter.reserve(slot);
-      if (reservation.granted) return;
+      const reservation = await limiter.reserve(slot, sentKey);
+      if (reservation.granted) return 'granted';
+      if ('alreadySent' in reservation) return 'already_sent';
       if (reservation.waitMs > SHORT_WAIT_MS) {
         await limiter.hold(reservation.waitMs);
         throw new RateLimitError();

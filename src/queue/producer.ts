@@ -3,6 +3,7 @@ import type { RowRecord } from '../batches/row-record.js';
 import type { RegisterResult } from '../batches/store.js';
 import { type ParsedRow, readRows } from '../csv/read-rows.js';
 import { rowIdentity, type ValidRow } from '../csv/row-schema.js';
+import { SeenRows } from '../csv/seen-rows.js';
 import type { Runtime } from '../runtime.js';
 import { buildJob } from './jobs.js';
 import { LANES, type Lane, laneFor } from './lanes.js';
@@ -34,7 +35,7 @@ export interface EnqueueSummary {
 }
 
 /** Rows written to Redis per round trip. */
-const CHUNK = 1_000;
+const CHUNK = 500;
 const REJECTS_KEPT = 100;
 
 /** A row after validation, de-duplication and the already-sent check. */
@@ -58,7 +59,7 @@ export async function enqueueBatch(
 }
 
 /** Chunks written to Redis at once: the next chunk is read while the last ones are stored. */
-const CHUNKS_IN_FLIGHT = 3;
+const CHUNKS_IN_FLIGHT = 2;
 
 async function enqueueChunks(runtime: Runtime, options: EnqueueOptions, summary: EnqueueSummary) {
   const { store, queues, config, keys } = runtime;
@@ -160,7 +161,7 @@ export async function* planRows(
   input: string | Readable,
   alreadySent: (rows: ValidRow[]) => Promise<boolean[]>,
 ): AsyncGenerator<PlannedRow[]> {
-  const firstLine = new Map<string, number>();
+  const seen = new SeenRows();
   let pending: ParsedRow[] = [];
   const flush = async (): Promise<PlannedRow[]> => {
     const rows = pending;
@@ -172,8 +173,7 @@ export async function* planRows(
         planned.push({ line: parsed.line, kind: 'settled', record: rejectedRecord(parsed) });
         continue;
       }
-      const identity = rowIdentity(parsed.row);
-      const first = firstLine.get(identity);
+      const first = seen.firstLine(rowIdentity(parsed.row), parsed.line);
       if (first !== undefined) {
         planned.push({
           line: parsed.line,
@@ -187,7 +187,6 @@ export async function* planRows(
         });
         continue;
       }
-      firstLine.set(identity, parsed.line);
       fresh.push({ line: parsed.line, row: parsed.row });
     }
     const sent = await alreadySent(fresh.map((f) => f.row));

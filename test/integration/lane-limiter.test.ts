@@ -45,7 +45,7 @@ describe('LaneLimiter on Redis', () => {
       expect(results.slice(0, 3).every((r) => r.granted)).toBe(true);
       const refused = results[3];
       expect(refused?.granted).toBe(false);
-      if (refused && !refused.granted) {
+      if (refused && !refused.granted && 'waitMs' in refused) {
         expect(refused.waitMs).toBeGreaterThan(300);
         expect(refused.waitMs).toBeLessThanOrEqual(401);
         await sleep(refused.waitMs);
@@ -78,7 +78,7 @@ describe('LaneLimiter on Redis', () => {
                     admitted++;
                     observed.record(r.at);
                   } else {
-                    await sleep(Math.min(r.waitMs, 30));
+                    await sleep(Math.min('waitMs' in r ? r.waitMs : 0, 30));
                   }
                 }
               }),
@@ -89,6 +89,16 @@ describe('LaneLimiter on Redis', () => {
         ),
         { numRuns: 12 },
       );
+    });
+
+    it('takes no slot for a row sent meanwhile', async () => {
+      const { limiter: l, keys } = limiter([{ max: 5, windowMs: 1_000 }]);
+      const marker = `${keys.prefix}:sent:1:-`;
+      expect((await l.reserve('a', marker)).granted).toBe(true);
+      await redis.set(marker, '1');
+      expect(await l.reserve('b', marker)).toEqual({ granted: false, alreadySent: true });
+      expect((await l.reserve('c')).granted).toBe(true);
+      expect(await redis.zcard(keys.laneLog('throttled'))).toBe(2);
     });
 
     it('re-stamps a settled request with the time its answer came back', async () => {

@@ -1,0 +1,313 @@
+/**
+ * Scale benchmark, everything measured side by side in one run, against a private
+ * redis-server (so its memory figures are ours alone) and the simulator:
+ *
+ *   enqueue      rows/s from CSV to queued jobs, 100,000 and 1,000,000 rows, against plain
+ *                BullMQ addBulk of the same jobs (1,000 per call, no CSV, no validation, no
+ *                de-duplication); peak RSS of each process
+ *   footprint    Redis bytes per pending row, and per finished row once a batch is done
+ *   direct lane  seals/s with no limits and 5 ms answers, 1 and 3 `sealmail worker`
+ *                processes (8 in flight each), against a plain loop with the same client,
+ *                the same number in flight and no queue
+ *
+ * Prints tables and writes bench/results/scale.json. Not a test: figures vary by machine.
+ *
+ *   npm run bench [-- --quick]      (--quick: 100,000 rows at most, fewer seals)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createClient } from '../src/certcentral/client.js';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+import type { OrderId } from '../src/order-id.js';
+import { buildJob } from '../src/queue/jobs.js';
+import { enqueueBatch } from '../src/queue/producer.js';
+import { openRuntime } from '../src/runtime.js';
+import { type Simulator, startSimulator } from '../src/simulator/server.js';
+
+const BIN = fileURLToPath(new URL('../../bin/sealmail.js', import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const QUICK = process.argv.includes('--quick');
+const KEY = 'bench-scale-key';
+
+async function main() {
+  if (process.argv[2] === '--child') return child(process.argv[3] ?? '', process.argv.slice(4));
+  const dir = mkdtempSync(join(tmpdir(), 'sealmail-scale-'));
+  const redis = await privateRedis(dir);
+  const results: Record<string, unknown> = {};
+  try {
+    results.enqueue = await enqueueBench(dir, redis.url, QUICK ? [100_000] : [100_000, 1_000_000]);
+    results.footprint = await footprintBench(dir, redis.url, QUICK ? 5_000 : 20_000);
+    results.direct = await directBench(dir, redis.url, QUICK ? 5_000 : 20_000);
+  } finally {
+    redis.stop();
+  }
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(
+    'bench/results/scale.json',
+    `${JSON.stringify({ at: new Date().toISOString(), quick: QUICK, ...results }, null, 2)}\n`,
+  );
+}
+
+// ---- enqueue ----
+
+async function enqueueBench(dir: string, url: string, sizes: number[]) {
+  const rows = [];
+  for (const size of sizes) {
+    const file = join(dir, `orders-${size}.csv`);
+    writeFileSync(file, csvOf(size, 1_000_000));
+    await flush(url);
+    const ours = runChild(['enqueue', url, file]);
+    await flush(url);
+    const plain = runChild(['addbulk', url, String(size)]);
+    await flush(url);
+    rows.push({
+      rows: size,
+      sealmail_rows_per_s: Math.round(size / ours.seconds),
+      plain_addbulk_rows_per_s: Math.round(size / plain.seconds),
+      ratio: round(plain.seconds / ours.seconds),
+      sealmail_peak_rss_mb: ours.maxRssMb,
+      plain_peak_rss_mb: plain.maxRssMb,
+    });
+  }
+  console.log('\nenqueue');
+  console.table(rows);
+  return rows;
+}
+
+// ---- Redis footprint ----
+
+async function footprintBench(dir: string, url: string, size: number) {
+  const sim = await startSimulator({
+    apiKey: KEY,
+    limits: [],
+    orders: { has: () => true, text: 'all' },
+  });
+  await flush(url);
+  const probe = new Redis(url);
+  const before = await usedMemory(probe);
+  const file = join(dir, `footprint-${size}.csv`);
+  writeFileSync(file, csvOf(size, 5_000_000));
+  runChild(['enqueue', url, file, 'footprint']);
+  const pending = await usedMemory(probe);
+  const worker = await startWorker(url, sim.baseUrl, 32);
+  while ((await probe.hget('sealmail:batch:footprint', 'state')) !== 'done') await sleep(100);
+  await stop(worker);
+  const finished = await usedMemory(probe);
+  probe.disconnect();
+  await sim.close();
+  const result = {
+    rows: size,
+    bytes_per_pending_row: Math.round((pending - before) / size),
+    bytes_per_finished_row: Math.round((finished - before) / size),
+  };
+  console.log('\nRedis footprint (used_memory, after a full batch of completed jobs is trimmed)');
+  console.table([result]);
+  return result;
+}
+
+// ---- direct lane ----
+
+async function directBench(dir: string, url: string, size: number) {
+  const sim = await startSimulator({
+    apiKey: KEY,
+    limits: [],
+    latencyMs: 5,
+    orders: { has: () => true, text: 'all' },
+  });
+  const rows = [];
+  for (const processes of [1, 3]) {
+    await flush(url);
+    sim.reset();
+    const file = join(dir, `direct-${size}.csv`);
+    writeFileSync(file, csvOf(size, 7_000_000, false));
+    runChild(['enqueue', url, file, 'direct']);
+    const probe = new Redis(url);
+    const t0 = performance.now();
+    const workers = await Promise.all(
+      Array.from({ length: processes }, () => startWorker(url, sim.baseUrl, 8)),
+    );
+    while ((await probe.hget('sealmail:batch:direct', 'state')) !== 'done') await sleep(20);
+    const ours = (performance.now() - t0) / 1000;
+    await Promise.all(workers.map(stop));
+    probe.disconnect();
+
+    sim.reset();
+    const loop = await plainLoop(sim, size, processes * 8);
+    rows.push({
+      processes,
+      in_flight: processes * 8,
+      sealmail_seals_per_s: Math.round(size / ours),
+      plain_loop_seals_per_s: Math.round(size / loop),
+      ratio: round(loop / ours),
+    });
+  }
+  await sim.close();
+  console.log('\ndirect lane (no limits, 5 ms answers; worker start-up included)');
+  console.table(rows);
+  return rows;
+}
+
+async function plainLoop(sim: Simulator, size: number, inFlight: number): Promise<number> {
+  const api = createClient({ baseUrl: sim.baseUrl, apiKey: KEY, maxSockets: inFlight * 2 });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < size) {
+        const id = 7_000_000 + next++;
+        const outcome = await api.emailSeal(id as OrderId, undefined);
+        if (outcome.kind !== 'sent') throw new Error(`plain loop: ${outcome.kind}`);
+      }
+    }),
+  );
+  api.close();
+  return (performance.now() - t0) / 1000;
+}
+
+// ---- children: one process per measurement, so peak RSS is its own ----
+
+async function child(mode: string, args: string[]) {
+  const [url = '', what = '', batch = 'bench'] = args;
+  const config = loadConfig({ REDIS_URL: url, SEAL_LIMITS: 'none', LOG_LEVEL: 'silent' });
+  const t0 = performance.now();
+  if (mode === 'enqueue') {
+    const runtime = await openRuntime(config, silentLogger());
+    await enqueueBatch(runtime, { input: what, batchId: batch, source: 'bench' });
+    await runtime.close();
+  } else if (mode === 'addbulk') {
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    const queue = new Queue('direct', { connection, prefix: 'sealmail' });
+    const size = Number(what);
+    for (let i = 0; i < size; i += 1_000) {
+      const jobs = [];
+      for (let j = i; j < Math.min(i + 1_000, size); j++) {
+        jobs.push(
+          buildJob(config, {
+            batch,
+            line: j + 2,
+            orderId: (1_000_000 + j) as OrderId,
+            recipient: undefined,
+          }).job,
+        );
+      }
+      await queue.addBulk(jobs);
+    }
+    await queue.close();
+    connection.disconnect();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ seconds, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  );
+}
+
+function runChild(args: string[]): { seconds: number; maxRssMb: number } {
+  const out = execFileSync(process.execPath, [SELF, '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+}
+
+// ---- plumbing ----
+
+function startWorker(url: string, baseUrl: string, concurrency: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker', '--lane', 'all'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      REDIS_URL: url,
+      CERTCENTRAL_API_KEY: KEY,
+      CERTCENTRAL_BASE_URL: baseUrl,
+      SEAL_LIMITS: 'none',
+      SEAL_CONCURRENCY: String(concurrency),
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      if (out.split('lane worker started').length > 2) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+async function privateRedis(dir: string) {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      probe.disconnect();
+      return { url, stop: () => proc.kill('SIGTERM') };
+    } catch {
+      probe.disconnect();
+      await sleep(50);
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+async function flush(url: string) {
+  const redis = new Redis(url);
+  await redis.flushall();
+  redis.disconnect();
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+function csvOf(rows: number, firstId: number, withRecipients = true): string {
+  const lines = ['order_id,recipient_email'];
+  for (let i = 0; i < rows; i++) {
+    lines.push(`${firstId + i},${withRecipients && i % 2 === 0 ? `user${i}@example.com` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+await main();
