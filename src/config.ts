@@ -33,10 +33,21 @@ const redisUrl = z
   .url()
   .refine((u) => /^rediss?:\/\//i.test(u), 'must start with redis:// or rediss://');
 
+/** An empty variable (`FOO=`, or compose's `${FOO:-}`) counts as unset. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    schema,
+  );
+
 const envSchema = z.object({
-  CERTCENTRAL_API_KEY: z.string().trim().min(1).optional(),
+  CERTCENTRAL_API_KEY: unsetIfEmpty(z.string().trim().min(1).optional()),
   CERTCENTRAL_BASE_URL: httpUrl.default(CERTCENTRAL_US),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default('false')
+    .transform((v) => ['true', '1', 'yes'].includes(v)),
   SEAL_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'letters, digits, _ . - { } only')
@@ -57,7 +68,9 @@ const envSchema = z.object({
   SEAL_SENT_TTL_DAYS: z.coerce.number().positive().default(30),
   SEAL_SHUTDOWN_GRACE_MS: int(30_000, 0),
   SEAL_LOCK_MS: int(30_000, 500),
-  DASHBOARD_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  DASHBOARD_TOKEN: unsetIfEmpty(
+    z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  ),
   DASHBOARD_READ_ONLY: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .default('false')
@@ -71,7 +84,13 @@ export interface Config {
   readonly apiKey: string | undefined;
   readonly baseUrl: string;
   readonly redisUrl: string;
-  /** Prefix of every Redis key this product writes. @defaultValue `sealmail` */
+  /** REDIS_URL names one node of a Redis Cluster. @defaultValue false */
+  readonly redisCluster: boolean;
+  /**
+   * Prefix of every Redis key this product writes. On a cluster it is a hash tag
+   * (`{sealmail}`), so that every key of a queue and of a batch lives in one slot.
+   * @defaultValue `sealmail`
+   */
   readonly prefix: string;
   readonly limits: { readonly throttled: RollingWindow[]; readonly direct: RollingWindow[] };
   /** Fraction of each window kept free for the account's other traffic. @defaultValue 0 */
@@ -114,7 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKey: e.CERTCENTRAL_API_KEY,
     baseUrl: e.CERTCENTRAL_BASE_URL,
     redisUrl: e.REDIS_URL,
-    prefix: e.SEAL_PREFIX,
+    redisCluster: e.REDIS_CLUSTER,
+    prefix:
+      e.REDIS_CLUSTER && !/\{[^}]+\}/.test(e.SEAL_PREFIX) ? `{${e.SEAL_PREFIX}}` : e.SEAL_PREFIX,
     limits: { throttled: e.SEAL_LIMITS, direct: e.SEAL_DIRECT_LIMITS },
     limitMargin: e.SEAL_LIMIT_MARGIN,
     adaptive: {

@@ -1,6 +1,16 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { displayRedisUrl } from './config.js';
 import { RedisUnavailableError } from './errors.js';
+
+/** A single Redis (or Valkey) server, or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectOptions {
+  /** Treat the URL as one node of a Redis Cluster. @defaultValue false */
+  readonly cluster?: boolean;
+  /** How long the first connection may take. @defaultValue 5000 */
+  readonly timeoutMs?: number;
+}
 
 /**
  * Connects to Redis and checks it answers, or fails with one clear line.
@@ -8,13 +18,20 @@ import { RedisUnavailableError } from './errors.js';
  * (`maxRetriesPerRequest: null`, as BullMQ workers require), so a Redis restart
  * pauses the work instead of failing it.
  */
-export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redis> {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: null,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
+export async function connectRedis(
+  url: string,
+  options: RedisConnectOptions = {},
+): Promise<RedisClient> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const retryStrategy = (times: number) => Math.min(times * 200, 2_000);
+  const redis: RedisClient = options.cluster
+    ? clusterFromUrl(url, timeoutMs, retryStrategy)
+    : new Redis(url, {
+        maxRetriesPerRequest: null,
+        lazyConnect: true,
+        connectTimeout: timeoutMs,
+        retryStrategy,
+      });
   // Reconnection errors are expected while Redis restarts; the first one explains a failed start.
   let firstError: NodeJS.ErrnoException | undefined;
   redis.on('error', (error: NodeJS.ErrnoException) => {
@@ -32,9 +49,28 @@ export async function connectRedis(url: string, timeoutMs = 5_000): Promise<Redi
     const reason = cause.code ?? cause.message;
     throw new RedisUnavailableError(
       `cannot reach Redis at ${displayRedisUrl(url)} (${reason})`,
-      error,
+      cause,
     );
   }
+}
+
+function clusterFromUrl(
+  url: string,
+  timeoutMs: number,
+  retryStrategy: (times: number) => number,
+): Cluster {
+  const parsed = new URL(url);
+  return new Cluster([{ host: parsed.hostname, port: Number(parsed.port || 6379) }], {
+    lazyConnect: true,
+    clusterRetryStrategy: retryStrategy,
+    redisOptions: {
+      maxRetriesPerRequest: null,
+      connectTimeout: timeoutMs,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -45,14 +81,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Every key under `prefix:`, on every master of a cluster. */
+export async function* scanPrefix(redis: RedisClient, prefix: string): AsyncGenerator<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) yield keys;
+    } while (cursor !== '0');
+  }
+}
+
 /** Deletes every key under `prefix:` (tests, benchmarks, demo clean-up). */
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
+export async function deleteByPrefix(redis: RedisClient, prefix: string): Promise<number> {
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for await (const keys of scanPrefix(redis, prefix)) {
+    // One key at a time on a cluster: keys of different slots cannot share a command.
+    if (redis instanceof Cluster) for (const key of keys) deleted += await redis.unlink(key);
+    else deleted += await redis.unlink(...keys);
+  }
   return deleted;
 }

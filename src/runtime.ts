@@ -1,17 +1,16 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { BatchStore } from './batches/store.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { type RedisKeys, redisKeys } from './queue/keys.js';
 import { LANES, type Lane } from './queue/lanes.js';
-import { connectRedis } from './redis.js';
+import { connectRedis, type RedisClient } from './redis.js';
 
 /** What every command that touches Redis needs, opened once and closed once. */
 export interface Runtime {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: RedisKeys;
   readonly store: BatchStore;
   readonly queues: Record<Lane, Queue>;
@@ -19,7 +18,7 @@ export interface Runtime {
 }
 
 export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, { cluster: config.redisCluster });
   const keys = redisKeys(config.prefix);
   const queues = Object.fromEntries(
     LANES.map((lane) => [

@@ -16,8 +16,10 @@ export interface RowRecord {
   readonly finishedAt?: number | undefined;
 }
 
-// Stored compactly, one hash field per line: a status letter, then a JSON array.
-// The batch scripts read only the letter ('p' = pending).
+// Stored compactly, one hash field per line: a status letter, then a JSON array
+// [order, recipient, attempts, finished (epoch seconds), http status, error code, message]
+// without its trailing empty fields; a sent row's 204 is implied. The batch scripts read
+// only the letter ('p' = pending).
 const LETTER: Record<RowStatus, string> = {
   pending: 'p',
   sent: 's',
@@ -31,14 +33,16 @@ const STATUS_OF = Object.fromEntries(Object.entries(LETTER).map(([s, l]) => [l, 
 >;
 
 export function encodeRow(record: RowRecord): string {
+  const http =
+    record.status === 'sent' && record.httpStatus === 204 ? null : (record.httpStatus ?? null);
   const fields = [
     record.orderId,
     record.recipient,
-    record.httpStatus ?? null,
+    record.attempts ?? null,
+    record.finishedAt === undefined ? null : Math.round(record.finishedAt / 1000),
+    http,
     record.errorCode ?? null,
     record.errorMessage ?? null,
-    record.attempts ?? null,
-    record.finishedAt ?? null,
   ];
   while (fields.length > 2 && fields[fields.length - 1] === null) fields.pop();
   return `${LETTER[record.status]}${JSON.stringify(fields)}`;
@@ -47,17 +51,18 @@ export function encodeRow(record: RowRecord): string {
 export function decodeRow(line: number, encoded: string): RowRecord {
   const status = STATUS_OF[encoded.charAt(0)];
   if (!status) throw new Error(`row ${line}: unknown record "${encoded.slice(0, 20)}"`);
-  const [orderId, recipient, httpStatus, errorCode, errorMessage, attempts, finishedAt] =
-    JSON.parse(encoded.slice(1)) as [string, string, number?, string?, string?, number?, number?];
+  const [orderId, recipient, attempts, finished, http, errorCode, errorMessage] = JSON.parse(
+    encoded.slice(1),
+  ) as [string, string, number?, number?, number?, string?, string?];
   return {
     line,
     status,
     orderId,
     recipient,
-    httpStatus: httpStatus ?? undefined,
+    httpStatus: http ?? (status === 'sent' ? 204 : undefined),
     errorCode: errorCode ?? undefined,
     errorMessage: errorMessage ?? undefined,
     attempts: attempts ?? undefined,
-    finishedAt: finishedAt ?? undefined,
+    finishedAt: finished == null ? undefined : finished * 1000,
   };
 }

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '../queue/keys.js';
+import type { RedisKeys, SentMarker } from '../queue/keys.js';
 import type { Lane } from '../queue/lanes.js';
+import type { RedisClient } from '../redis.js';
 import {
   decodeRow,
   encodeRow,
@@ -44,20 +44,21 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 // Adds rows not seen before (a re-run of the same batch keeps what it knows) and counts them.
 // A new pending row whose (order, recipient) pair was sent before becomes already_sent, unless
-// resending. KEYS batch, rows, then one sent-marker key per row; ARGV resend (1/0), then
-// line/record pairs. Returns per row: 1 new and pending, 2 already there and still pending,
+// resending. KEYS batch, rows, then one sent-marker hash per row; ARGV resend (1/0), then
+// line/record/marker-field triples. Returns per row: 1 new and pending, 2 already there and still pending,
 // 3 new and already sent, 4 new and settled (rejected), 0 already there and settled.
-const REGISTER = `
+const REGISTER = `${NOW}
 local batch, rows = KEYS[1], KEYS[2]
 local resend = ARGV[1] == '1'
 local result = {}
-for i = 2, #ARGV, 2 do
-  local line, record = ARGV[i], ARGV[i + 1]
+for i = 2, #ARGV, 3 do
+  local line, record, field = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local status = record:sub(1, 1)
   if redis.call('HEXISTS', rows, line) == 1 then
     result[#result + 1] = redis.call('HGET', rows, line):sub(1, 1) == 'p' and 2 or 0
   else
-    if status == 'p' and not resend and redis.call('EXISTS', KEYS[2 + i / 2]) == 1 then
+    local marker = KEYS[2 + (i + 1) / 3]
+    if status == 'p' and not resend and tonumber(redis.call('HGET', marker, field) or 0) > now / 1000 then
       status = 'a'
       record = 'a' .. record:sub(2)
     end
@@ -72,7 +73,8 @@ return result
 
 // Settles a pending row once: a second outcome for the same row (a job run twice) is ignored.
 // A sent row marks its (order, recipient) pair as sent and ends its lane's 429 streak.
-// KEYS batch, rows, sent, lane, timeline, stats; ARGV line, record, ttl, error code.
+// KEYS batch, rows, sent-marker hash, lane, timeline, stats;
+// ARGV line, record, ttl, error code, sent-marker field.
 const SETTLE = `${NOW}
 local batch, rows, sent, lane, timeline, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local line, record, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -85,7 +87,10 @@ redis.call('HINCRBY', batch, status, 1)
 redis.call('HSETNX', batch, 'startedAt', now)
 local bucket = math.floor(now / ${TIMELINE_BUCKET_MS}) * ${TIMELINE_BUCKET_MS}
 if status == 's' then
-  if ttl > 0 then redis.call('SET', sent, '1', 'EX', ttl) end
+  if ttl > 0 then
+    redis.call('HSET', sent, ARGV[5], math.floor(now / 1000) + ttl)
+    if redis.call('TTL', sent) < ttl then redis.call('EXPIRE', sent, ttl) end
+  end
   redis.call('HSET', lane, 'streak', 0)
   redis.call('HINCRBY', timeline, bucket .. ':s', 1)
   redis.call('HINCRBY', stats, 's', 1)
@@ -162,7 +167,7 @@ export class BatchStore {
   private readonly commands: BatchCommands;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {
     if (!('sealmailRegisterRows' in redis)) {
@@ -194,17 +199,23 @@ export class BatchStore {
    */
   async register(
     batchId: string,
-    rows: readonly { record: RowRecord; sentKey: string }[],
+    rows: readonly { record: RowRecord; sent: SentMarker | undefined }[],
     resend: boolean,
   ): Promise<RegisterResult[]> {
     if (rows.length === 0) return [];
+    const rowsKey = this.keys.batchRows(batchId);
     const result = await this.commands.sealmailRegisterRows(
       2 + rows.length,
       this.keys.batch(batchId),
-      this.keys.batchRows(batchId),
-      ...rows.map((row) => row.sentKey),
+      rowsKey,
+      // Rows with nothing to check point at a key that exists, in the same slot.
+      ...rows.map((row) => row.sent?.key ?? rowsKey),
       resend ? '1' : '0',
-      ...rows.flatMap((row) => [String(row.record.line), encodeRow(row.record)]),
+      ...rows.flatMap((row) => [
+        String(row.record.line),
+        encodeRow(row.record),
+        row.sent?.field ?? '',
+      ]),
     );
     return result.map((code) =>
       code === 1 || code === 2 ? 'queue' : code === 3 ? 'already_sent' : 'settled',
@@ -224,13 +235,13 @@ export class BatchStore {
   async settle(
     batchId: string,
     record: RowRecord,
-    where: { readonly sentKey: string; readonly lane: Lane },
+    where: { readonly sent: SentMarker; readonly lane: Lane },
     sentTtlSeconds: number,
   ): Promise<boolean> {
     const settled = await this.commands.sealmailSettleRow(
       this.keys.batch(batchId),
       this.keys.batchRows(batchId),
-      where.sentKey,
+      where.sent.key,
       this.keys.lane(where.lane),
       this.keys.batchTimeline(batchId),
       this.keys.stats,
@@ -238,6 +249,7 @@ export class BatchStore {
       encodeRow(record),
       sentTtlSeconds,
       record.errorCode ?? '',
+      where.sent.field,
     );
     return settled === 1;
   }

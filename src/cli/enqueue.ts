@@ -64,7 +64,9 @@ export function printSummary(summary: EnqueueSummary): void {
 async function dryRun(file: string, flags: EnqueueFlags): Promise<number> {
   await assertReadable(file);
   const config = loadConfig();
-  const redis = flags.resend ? undefined : await connectRedis(config.redisUrl);
+  const redis = flags.resend
+    ? undefined
+    : await connectRedis(config.redisUrl, { cluster: config.redisCluster });
   const keys = redisKeys(config.prefix);
   const counts = { send: 0, rejected: 0, alreadySent: 0 };
   try {
@@ -73,7 +75,12 @@ async function dryRun(file: string, flags: EnqueueFlags): Promise<number> {
     for await (const chunk of planRows(file, async (rows) => {
       if (!redis) return rows.map(() => false);
       const results = await Promise.all(
-        rows.map((r) => redis.exists(keys.sent(r.orderId, r.recipient))),
+        rows.map(async (r) => {
+          const marker = keys.sent(r.orderId, r.recipient);
+          return Number((await redis.hget(marker.key, marker.field)) ?? 0) > Date.now() / 1000
+            ? 1
+            : 0;
+        }),
       );
       return results.map((n) => n === 1);
     })) {

@@ -3,6 +3,7 @@ import { reportFailure } from './context.js';
 import { dashboardCommand } from './dashboard.js';
 import { demoCommand } from './demo.js';
 import { enqueueCommand } from './enqueue.js';
+import { pingCommand } from './ping.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
 import { batchesCommand, reportCommand, retryCommand, statusCommand } from './status.js';
@@ -109,6 +110,11 @@ program
     '127.0.0.1',
   )
   .action(run(dashboardCommand));
+
+program
+  .command('ping')
+  .description('check that Redis answers (exit 0), for health checks')
+  .action(run(pingCommand));
 
 program
   .command('demo')

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { ApiError } from '../certcentral/outcome.js';
-import type { RedisKeys } from '../queue/keys.js';
+import type { RedisKeys, SentMarker } from '../queue/keys.js';
 import type { Lane } from '../queue/lanes.js';
+import type { RedisClient } from '../redis.js';
 import { type AdaptivePolicy, adaptiveCeiling } from './adaptive.js';
 import type { BackoffOptions } from './backoff.js';
 import { HOLD, PAUSE, RESERVE, SETTLE } from './lane-scripts.js';
@@ -77,7 +77,7 @@ export class LaneLimiter {
   private readonly ceiling: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly lane: Lane,
     private readonly options: LaneLimiterOptions,
@@ -94,20 +94,20 @@ export class LaneLimiter {
 
   /**
    * Takes a slot for `member` if every window (the adaptive one included) has room now.
-   * Given a sent-marker key, first checks in the same round trip that the row was not sent
+   * Given a sent marker, first checks in the same round trip that the row was not sent
    * meanwhile.
    */
-  async reserve(member: string, sentKey?: string): Promise<Reservation> {
+  async reserve(member: string, sent?: SentMarker): Promise<Reservation> {
     const { windows, adaptive } = this.options;
     const [granted, waitMs, at] = await this.commands.sealmailReserve(
       this.keys.laneLog(this.lane),
       this.keys.lane(this.lane),
-      sentKey ?? this.keys.lane(this.lane),
+      sent?.key ?? this.keys.lane(this.lane),
       member,
       adaptive.windowMs,
       adaptive.quietMs,
       this.ceiling,
-      sentKey ? 1 : 0,
+      sent?.field ?? '',
       ...windows.flatMap((w) => [w.max, w.windowMs]),
     );
     if (granted === 2) return { granted: false, alreadySent: true };
@@ -177,7 +177,7 @@ export class LaneLimiter {
 
 /** A lane's counters and state, for status, the dashboard and metrics. */
 export async function readLaneStats(
-  redis: Redis,
+  redis: RedisClient,
   keys: RedisKeys,
   lane: Lane,
   adaptiveWindowMs: number,

@@ -22,9 +22,9 @@ end
 `;
 
 /**
- * RESERVE: KEYS log, state, sent marker; ARGV member, adaptWindowMs, quietMs, ceiling,
- * checkSent (1/0), then max/len pairs. With checkSent, a row whose (order, recipient) pair
- * was sent meanwhile takes no slot: {2, 0, now}.
+ * RESERVE: KEYS log, state, sent-marker hash; ARGV member, adaptWindowMs, quietMs, ceiling,
+ * sent-marker field ('' for no check), then max/len pairs. A row whose (order, recipient)
+ * pair was sent meanwhile takes no slot: {2, 0, now}.
  * Grows the adaptive window for every quiet stretch since it last changed (dropping it once it
  * reaches the ceiling), then admits the request if every window, adaptive one included, has
  * room. Returns {1, 0, now} when admitted, {0, waitMs, now} when not.
@@ -32,7 +32,7 @@ end
 export const RESERVE = `${NOW}
 local log, state = KEYS[1], KEYS[2]
 local member, adaptLen, quiet, ceiling = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if ARGV[5] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then return {2, 0, now} end
+if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or 0) > now / 1000 then return {2, 0, now} end
 local windows = {}
 for i = 6, #ARGV, 2 do windows[#windows + 1] = {tonumber(ARGV[i]), tonumber(ARGV[i + 1])} end
 local adapt = redis.call('HMGET', state, 'adaptMax', 'adaptAt')

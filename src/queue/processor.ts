@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { LaneLimiter } from '../limits/lane-limiter.js';
 import type { Logger } from '../logger.js';
 import { jobSchema, type SealJob } from './job-schema.js';
-import type { RedisKeys } from './keys.js';
+import type { RedisKeys, SentMarker } from './keys.js';
 import type { Lane } from './lanes.js';
 
 /** A limiter wait this short is slept through in place; a longer one releases the job. */
@@ -46,11 +46,11 @@ export function createProcessor(deps: ProcessorDeps) {
       order: data.orderId,
       lane,
     });
-    const where = { sentKey: keys.sent(data.orderId, data.recipient), lane };
+    const where = { sent: keys.sent(data.orderId, data.recipient), lane };
 
     const slot = `${job.id}:${randomUUID()}`;
     // The marker is checked just before the call: another batch may have sent this pair.
-    if ((await takeSlot(slot, data.resend ? undefined : where.sentKey)) === 'already_sent') {
+    if ((await takeSlot(slot, data.resend ? undefined : where.sent)) === 'already_sent') {
       await store.settle(data.batch, row(data, 'already_sent', 0), where, 0);
       log.info('already sent by an earlier batch: skipped');
       return { status: 'already_sent' };
@@ -112,10 +112,10 @@ export function createProcessor(deps: ProcessorDeps) {
   /** Waits briefly for a slot in every window, or releases the job and holds the lane. */
   async function takeSlot(
     slot: string,
-    sentKey: string | undefined,
+    sent: SentMarker | undefined,
   ): Promise<'granted' | 'already_sent'> {
     for (;;) {
-      const reservation = await limiter.reserve(slot, sentKey);
+      const reservation = await limiter.reserve(slot, sent);
       if (reservation.granted) return 'granted';
       if ('alreadySent' in reservation) return 'already_sent';
       if (reservation.waitMs > SHORT_WAIT_MS) {

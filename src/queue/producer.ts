@@ -76,11 +76,11 @@ async function enqueueChunks(runtime: Runtime, options: EnqueueOptions, summary:
       options.batchId,
       chunk.map((planned) => ({
         record: toRecord(planned),
-        // The register script checks the sent marker of rows to send (any key for the others).
-        sentKey:
+        // The register script checks the sent marker of the rows to send.
+        sent:
           planned.kind === 'send'
             ? keys.sent(planned.row.orderId, planned.row.recipient)
-            : keys.batchRows(options.batchId),
+            : undefined,
       })),
       resend,
     );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.js';
-import { deleteByPrefix } from '../../src/redis.js';
+import { deleteByPrefix, type RedisClient } from '../../src/redis.js';
 
 export function redisUrl(): string {
   return inject('redisUrl');
@@ -18,7 +18,7 @@ export function testRedis(): Redis {
 }
 
 /** Deletes every key under a prefix. */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+export async function dropPrefix(redis: RedisClient, prefix: string): Promise<void> {
   await deleteByPrefix(redis, prefix);
 }
 

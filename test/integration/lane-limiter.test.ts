@@ -93,12 +93,14 @@ describe('LaneLimiter on Redis', () => {
 
     it('takes no slot for a row sent meanwhile', async () => {
       const { limiter: l, keys } = limiter([{ max: 5, windowMs: 1_000 }]);
-      const marker = `${keys.prefix}:sent:1:-`;
+      const marker = keys.sent(1 as never, undefined);
       expect((await l.reserve('a', marker)).granted).toBe(true);
-      await redis.set(marker, '1');
+      await redis.hset(marker.key, marker.field, Math.floor(Date.now() / 1000) - 1);
+      expect((await l.reserve('expired', marker)).granted).toBe(true);
+      await redis.hset(marker.key, marker.field, Math.floor(Date.now() / 1000) + 60);
       expect(await l.reserve('b', marker)).toEqual({ granted: false, alreadySent: true });
       expect((await l.reserve('c')).granted).toBe(true);
-      expect(await redis.zcard(keys.laneLog('throttled'))).toBe(2);
+      expect(await redis.zcard(keys.laneLog('throttled'))).toBe(3);
     });
 
     it('re-stamps a settled request with the time its answer came back', async () => {

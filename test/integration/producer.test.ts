@@ -67,7 +67,8 @@ describe('enqueueBatch', () => {
   });
 
   it('reports rows sent by an earlier batch as already_sent, unless resending', async () => {
-    await runtime.redis.set(runtime.keys.sent(11 as never, 'a@example.com'), 'earlier');
+    const marker = runtime.keys.sent(11 as never, 'a@example.com');
+    await runtime.redis.hset(marker.key, marker.field, Math.floor(Date.now() / 1000) + 3_600);
     const again = await enqueueBatch(runtime, { input: csv(FILE), batchId: 'b2', source: 'f.csv' });
     expect(again).toMatchObject({ queued: { throttled: 1, direct: 1 }, alreadySent: 1 });
     const resent = await enqueueBatch(runtime, {

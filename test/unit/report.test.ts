@@ -45,6 +45,7 @@ describe('row records', () => {
       attempts: 2,
       finishedAt: 1_700_000_000_000,
     };
+    expect(encodeRow(row)).toBe('s["9","x@example.com",2,1700000000]');
     expect(decodeRow(3, encodeRow(row))).toEqual({
       ...row,
       errorCode: undefined,

@@ -1,0 +1,160 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { startLaneWorkers } from '../../src/queue/lane-workers.js';
+import { LANES } from '../../src/queue/lanes.js';
+import { enqueueBatch } from '../../src/queue/producer.js';
+import { deleteByPrefix } from '../../src/redis.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { type Simulator, startSimulator } from '../../src/simulator/server.js';
+import { csv, waitForBatch } from '../helpers/batch.js';
+import { freePort } from '../helpers/global-redis.js';
+
+const KEY = 'cluster-test-key';
+
+function installed(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const haveRedis = installed('redis-server') && installed('redis-cli');
+if (!haveRedis)
+  console.warn('redis-cluster test skipped: redis-server or redis-cli is not installed');
+
+describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-server', () => {
+  const nodes: ChildProcess[] = [];
+  const ports: number[] = [];
+  let sim: Simulator;
+  let runtime: Runtime;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealmail-cluster-'));
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      ports.push(port);
+      nodes.push(
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+          ],
+          { stdio: 'ignore' },
+        ),
+      );
+    }
+    for (const port of ports) {
+      for (let tries = 0; ; tries++) {
+        const probe = new Redis(port, '127.0.0.1', {
+          lazyConnect: true,
+          retryStrategy: () => null,
+        });
+        probe.on('error', () => undefined);
+        const up = await probe.connect().then(
+          () => true,
+          () => false,
+        );
+        probe.disconnect();
+        if (up) break;
+        if (tries > 100) throw new Error(`cluster node ${port} did not start`);
+        await sleep(50);
+      }
+    }
+    execFileSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    for (let tries = 0; ; tries++) {
+      const info = execFileSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], {
+        encoding: 'utf8',
+      });
+      if (info.includes('cluster_state:ok')) break;
+      if (tries > 100) throw new Error('cluster did not reach cluster_state:ok');
+      await sleep(100);
+    }
+    sim = await startSimulator({ apiKey: KEY, limits: [] });
+    runtime = await openRuntime(
+      loadConfig({
+        REDIS_URL: `redis://127.0.0.1:${ports[0]}`,
+        REDIS_CLUSTER: 'true',
+        SEAL_PREFIX: 'sealcluster',
+        CERTCENTRAL_API_KEY: KEY,
+        CERTCENTRAL_BASE_URL: sim.baseUrl,
+        SEAL_LIMITS: '40/500ms',
+        LOG_LEVEL: 'silent',
+      }),
+      silentLogger(),
+    );
+  });
+  afterAll(async () => {
+    if (runtime) {
+      await deleteByPrefix(runtime.redis, runtime.config.prefix);
+      await runtime.close();
+    }
+    await sim?.close();
+    for (const node of nodes) node.kill('SIGKILL');
+  });
+
+  it('puts every key of the batch and the queues in one slot and runs a batch end to end', async () => {
+    expect(runtime.config.prefix).toBe('{sealcluster}');
+    const lines = ['order_id,recipient_email'];
+    for (let id = 1; id <= 200; id++) lines.push(`${id},${id % 2 ? `k${id}@example.com` : ''}`);
+    lines.push('bad,x@example.com');
+    const workers = await startLaneWorkers(runtime, LANES);
+    try {
+      await enqueueBatch(runtime, {
+        input: csv(`${lines.join('\n')}\n`),
+        batchId: 'cluster',
+        source: 't',
+      });
+      const batch = await waitForBatch(runtime, 'cluster', 60_000);
+      expect(batch.counts).toMatchObject({ sent: 200, rejected: 1, pending: 0 });
+    } finally {
+      await workers.close();
+    }
+    const delivered = sim.deliveries().map((d) => d.orderId);
+    expect(new Set(delivered).size).toBe(200);
+    expect(delivered).toHaveLength(200);
+    // Every key the run wrote hashes to the prefix's slot.
+    const slots = new Set<number>();
+    for (const port of ports) {
+      const node = new Redis(port, '127.0.0.1');
+      const keys = await node.keys('{sealcluster}:*');
+      for (const key of keys.slice(0, 50)) slots.add(Number(await node.cluster('KEYSLOT', key)));
+      node.disconnect();
+    }
+    expect(slots.size).toBe(1);
+  });
+});
