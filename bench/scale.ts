@@ -12,7 +12,8 @@
  *
  * Prints tables and writes bench/results/scale.json. Not a test: figures vary by machine.
  *
- *   npm run bench [-- --quick]      (--quick: 100,000 rows at most, fewer seals)
+ *   npm run bench [-- --quick] [-- --only enqueue|footprint|direct]
+ *   (--quick: 100,000 rows at most, fewer seals)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,9 @@ import { type Simulator, startSimulator } from '../src/simulator/server.js';
 const BIN = fileURLToPath(new URL('../../bin/sealmail.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick');
+/** `--only enqueue|footprint|direct` runs one part. */
+const ONLY = process.argv[process.argv.indexOf('--only') + 1] ?? '';
+const runs = (part: string) => !process.argv.includes('--only') || ONLY === part;
 const KEY = 'bench-scale-key';
 
 async function main() {
@@ -42,9 +46,16 @@ async function main() {
   const redis = await privateRedis(dir);
   const results: Record<string, unknown> = {};
   try {
-    results.enqueue = await enqueueBench(dir, redis.url, QUICK ? [100_000] : [100_000, 1_000_000]);
-    results.footprint = await footprintBench(dir, redis.url, QUICK ? 5_000 : 20_000);
-    results.direct = await directBench(dir, redis.url, QUICK ? 5_000 : 20_000);
+    if (runs('enqueue')) {
+      results.enqueue = await enqueueBench(
+        dir,
+        redis.url,
+        QUICK ? [100_000] : [100_000, 1_000_000],
+      );
+    }
+    if (runs('footprint'))
+      results.footprint = await footprintBench(dir, redis.url, QUICK ? 5_000 : 20_000);
+    if (runs('direct')) results.direct = await directBench(dir, redis.url, QUICK ? 5_000 : 20_000);
   } finally {
     redis.stop();
   }
