@@ -16,7 +16,7 @@
  *   (--quick: 100,000 rows at most, fewer seals)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,10 +59,24 @@ async function main() {
   } finally {
     redis.stop();
   }
+  // A partial run (--only) replaces its own part of the last results and keeps the others.
   mkdirSync('bench/results', { recursive: true });
+  let previous: Record<string, unknown> = {};
+  try {
+    previous = JSON.parse(readFileSync('bench/results/scale.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
+  } catch {
+    // first run
+  }
+  const at = new Date().toISOString();
+  const stamped = Object.fromEntries(
+    Object.entries(results).map(([part, value]) => [part, { at, quick: QUICK, value }]),
+  );
   writeFileSync(
     'bench/results/scale.json',
-    `${JSON.stringify({ at: new Date().toISOString(), quick: QUICK, ...results }, null, 2)}\n`,
+    `${JSON.stringify({ ...previous, ...stamped }, null, 2)}\n`,
   );
 }
 

@@ -66,6 +66,7 @@ const envSchema = z.object({
   SEAL_BACKOFF_MAX_MS: int(300_000, 1),
   SEAL_REQUEST_TIMEOUT_MS: int(30_000, 100),
   SEAL_SENT_TTL_DAYS: z.coerce.number().positive().default(30),
+  SEAL_BATCH_TTL_DAYS: z.coerce.number().positive().default(90),
   SEAL_SHUTDOWN_GRACE_MS: int(30_000, 0),
   SEAL_LOCK_MS: int(30_000, 500),
   DASHBOARD_TOKEN: unsetIfEmpty(
@@ -108,6 +109,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** How long a sent (order, recipient) is remembered as `already_sent`. @defaultValue 30 days */
   readonly sentTtlSeconds: number;
+  /** How long a finished batch (its record, rows and report) is kept. @defaultValue 90 days */
+  readonly batchTtlSeconds: number;
   readonly shutdownGraceMs: number;
   /**
    * How long a worker's hold on a job lasts without renewal; a job whose worker died is
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backoff429: { baseMs: e.SEAL_BACKOFF_BASE_MS, maxMs: e.SEAL_BACKOFF_MAX_MS },
     requestTimeoutMs: e.SEAL_REQUEST_TIMEOUT_MS,
     sentTtlSeconds: Math.round(e.SEAL_SENT_TTL_DAYS * 86_400),
+    batchTtlSeconds: Math.round(e.SEAL_BATCH_TTL_DAYS * 86_400),
     shutdownGraceMs: e.SEAL_SHUTDOWN_GRACE_MS,
     lockMs: e.SEAL_LOCK_MS,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' },

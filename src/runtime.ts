@@ -35,7 +35,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     logger,
     redis,
     keys,
-    store: new BatchStore(redis, keys),
+    store: new BatchStore(redis, keys, config.batchTtlSeconds),
     queues,
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));

@@ -37,6 +37,11 @@ export interface TimelinePoint {
 
 export const TIMELINE_BUCKET_MS = 10_000;
 
+// A finished batch is kept for the retention period (its keys expire together); a batch
+// that gets rows again is kept until it is done again.
+const expireDone = (keys: string, ttl: string) =>
+  `for _, key in ipairs({${keys}}) do redis.call('EXPIRE', key, ${ttl}) end`;
+
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -74,7 +79,7 @@ return result
 // Settles a pending row once: a second outcome for the same row (a job run twice) is ignored.
 // A sent row marks its (order, recipient) pair as sent and ends its lane's 429 streak.
 // KEYS batch, rows, sent-marker hash, lane, timeline, stats;
-// ARGV line, record, ttl, error code, sent-marker field.
+// ARGV line, record, ttl, error code, sent-marker field, batch retention (seconds).
 const SETTLE = `${NOW}
 local batch, rows, sent, lane, timeline, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local line, record, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -102,15 +107,18 @@ elseif status == 'a' then
 end
 if redis.call('HGET', batch, 'state') == 'queued' and tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
+  ${expireDone('KEYS[1], KEYS[2], KEYS[5]', 'ARGV[6]')}
 end
 return 1
 `;
 
 // The producer has queued every row: the batch is done as soon as nothing is pending.
+// KEYS batch, rows, timeline; ARGV batch retention (seconds).
 const SEAL = `${NOW}
 local batch = KEYS[1]
 if tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
+  ${expireDone('KEYS[1], KEYS[2], KEYS[3]', 'ARGV[1]')}
 else
   redis.call('HSET', batch, 'state', 'queued')
 end
@@ -133,6 +141,7 @@ end
 if #reopened > 0 then
   redis.call('HSET', batch, 'state', 'queued')
   redis.call('HDEL', batch, 'finishedAt')
+  for _, key in ipairs(KEYS) do redis.call('PERSIST', key) end
 end
 return reopened
 `;
@@ -149,7 +158,7 @@ return 1
 interface BatchCommands {
   sealmailRegisterRows(numKeys: number, ...keysAndArgs: string[]): Promise<number[]>;
   sealmailSettleRow(...keysAndArgs: (string | number)[]): Promise<number>;
-  sealmailSealBatch(batch: string): Promise<string>;
+  sealmailSealBatch(batch: string, rows: string, timeline: string, ttl: number): Promise<string>;
   sealmailReopenRows(batch: string, rows: string, ...lines: string[]): Promise<string[]>;
   sealmailBatchRateLimited(batch: string, timeline: string, started: string): Promise<number>;
 }
@@ -166,14 +175,18 @@ const LETTERS: Record<RowStatus, string> = {
 export class BatchStore {
   private readonly commands: BatchCommands;
 
+  /**
+   * @param retentionSeconds - how long a finished batch is kept. @defaultValue 90 days
+   */
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
+    private readonly retentionSeconds = 90 * 86_400,
   ) {
     if (!('sealmailRegisterRows' in redis)) {
       redis.defineCommand('sealmailRegisterRows', { lua: REGISTER });
       redis.defineCommand('sealmailSettleRow', { numberOfKeys: 6, lua: SETTLE });
-      redis.defineCommand('sealmailSealBatch', { numberOfKeys: 1, lua: SEAL });
+      redis.defineCommand('sealmailSealBatch', { numberOfKeys: 3, lua: SEAL });
       redis.defineCommand('sealmailReopenRows', { numberOfKeys: 2, lua: REOPEN });
       redis.defineCommand('sealmailBatchRateLimited', { numberOfKeys: 2, lua: RATE_LIMITED });
     }
@@ -186,6 +199,9 @@ export class BatchStore {
     const now = Date.now();
     await this.redis
       .multi()
+      .persist(key)
+      .persist(this.keys.batchRows(batchId))
+      .persist(this.keys.batchTimeline(batchId))
       .hsetnx(key, 'createdAt', now)
       .hset(key, 'source', source, 'state', 'enqueuing')
       .zadd(this.keys.batches, 'NX', now, batchId)
@@ -224,7 +240,12 @@ export class BatchStore {
 
   /** Marks the end of enqueueing. */
   async seal(batchId: string): Promise<void> {
-    await this.commands.sealmailSealBatch(this.keys.batch(batchId));
+    await this.commands.sealmailSealBatch(
+      this.keys.batch(batchId),
+      this.keys.batchRows(batchId),
+      this.keys.batchTimeline(batchId),
+      this.retentionSeconds,
+    );
   }
 
   /**
@@ -250,6 +271,7 @@ export class BatchStore {
       sentTtlSeconds,
       record.errorCode ?? '',
       where.sent.field,
+      this.retentionSeconds,
     );
     return settled === 1;
   }

@@ -82,3 +82,24 @@ describe('enqueueBatch', () => {
     expect(job?.data.resend).toBe(true);
   });
 });
+
+describe('batch retention', () => {
+  it('keeps a finished batch for the retention period, and for good while rows are pending', async () => {
+    const prefix = testPrefix('retention');
+    const runtime = await openRuntime(
+      testConfig({ SEAL_PREFIX: prefix, SEAL_BATCH_TTL_DAYS: '2' }),
+      silentLogger(),
+    );
+    try {
+      await enqueueBatch(runtime, { input: csv('order_id\nnope\n'), batchId: 'r1', source: 't' });
+      const ttl = await runtime.redis.ttl(runtime.keys.batch('r1'));
+      expect(ttl).toBeGreaterThan(2 * 86_400 - 10);
+      expect(await runtime.redis.ttl(runtime.keys.batchRows('r1'))).toBeGreaterThan(0);
+      await enqueueBatch(runtime, { input: csv('order_id\n5\n'), batchId: 'r2', source: 't' });
+      expect(await runtime.redis.ttl(runtime.keys.batch('r2'))).toBe(-1);
+    } finally {
+      await dropPrefix(runtime.redis, prefix);
+      await runtime.close();
+    }
+  });
+});
