@@ -12,34 +12,11 @@ import { openRuntime } from '../../src/runtime.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { sealmail } from '../helpers/cli.js';
 import { freePort } from '../helpers/global-redis.js';
-import { dropPrefix, redisUrl, testPrefix, testRedis } from '../helpers/redis.js';
+import { dropPrefix, dumpPrefix, redisUrl, testPrefix, testRedis } from '../helpers/redis.js';
 import { recordFigures } from './figures.js';
 
 const KEY = 'SECRET-apikey-4f9d2c7e1b';
 const TOKEN = 'SECRET-dashboard-token-77aa';
-
-/** Every value of every key under a prefix, as text. */
-async function dumpAll(redis: Redis, prefix: string): Promise<{ keys: number; text: string }> {
-  let cursor = '0';
-  const parts: string[] = [];
-  let keys = 0;
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    for (const key of batch) {
-      keys++;
-      parts.push(key);
-      const type = await redis.type(key);
-      if (type === 'string') parts.push(String(await redis.get(key)));
-      else if (type === 'hash') parts.push(JSON.stringify(await redis.hgetall(key)));
-      else if (type === 'list') parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
-      else if (type === 'set') parts.push(JSON.stringify(await redis.smembers(key)));
-      else if (type === 'zset') parts.push(JSON.stringify(await redis.zrange(key, 0, -1)));
-      else if (type === 'stream') parts.push(JSON.stringify(await redis.xrange(key, '-', '+')));
-    }
-  } while (cursor !== '0');
-  return { keys, text: parts.join('\n') };
-}
 
 describe('the API key and the dashboard token never leak', () => {
   let sim: Simulator;
@@ -107,7 +84,7 @@ describe('the API key and the dashboard token never leak', () => {
       answers.push(`${url} ${res.statusCode} ${JSON.stringify(res.headers)} ${res.body}`);
     }
     await app.close();
-    const dump = await dumpAll(redis, prefix);
+    const dump = await dumpPrefix(redis, prefix);
     await runtime.close();
 
     const logs =
