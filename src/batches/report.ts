@@ -39,18 +39,35 @@ export function csvCell(value: string): string {
   return /[",\r\n]/.test(defused) ? `"${defused.replace(/"/g, '""')}"` : defused;
 }
 
-export async function writeReport(path: string, rows: Iterable<RowRecord>): Promise<number> {
+export async function writeReport(
+  path: string,
+  rows: Iterable<RowRecord> | AsyncIterable<RowRecord>,
+): Promise<number> {
   const out = createWriteStream(path);
   let count = 0;
   const write = async (text: string) => {
     if (!out.write(text)) await once(out, 'drain');
   };
   await write(`${REPORT_COLUMNS.join(',')}\n`);
-  for (const row of rows) {
+  for await (const row of rows) {
     await write(`${reportLine(row)}\n`);
     count++;
   }
   out.end();
   await once(out, 'finish');
   return count;
+}
+
+/** The report as a stream of CSV text, for HTTP downloads. */
+export async function* reportText(rows: AsyncIterable<RowRecord>): AsyncGenerator<string> {
+  yield `${REPORT_COLUMNS.join(',')}\n`;
+  let chunk = '';
+  for await (const row of rows) {
+    chunk += `${reportLine(row)}\n`;
+    if (chunk.length > 64 * 1024) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }

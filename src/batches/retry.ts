@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.js';
  */
 export async function retryFailed(runtime: Runtime, batchId: string): Promise<number> {
   const { store, queues, config } = runtime;
-  const reopened = await store.reopenFailed(batchId, await store.rows(batchId));
+  const reopened = await store.reopenFailed(batchId);
   const jobs = reopened.flatMap((row) => {
     const orderId = parseOrderId(row.orderId);
     if (!orderId.ok) return [];

@@ -49,20 +49,21 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 // Adds rows not seen before (a re-run of the same batch keeps what it knows) and counts them.
 // A new pending row whose (order, recipient) pair was sent before becomes already_sent, unless
-// resending. KEYS batch, rows, then one sent-marker hash per row; ARGV resend (1/0), then
-// line/record/marker-field triples. Returns per row: 1 new and pending, 2 already there and still pending,
+// resending. KEYS batch, rows, problems, then one sent-marker hash per row; ARGV resend (1/0),
+// then line/record/marker-field triples. Returns per row: 1 new and pending, 2 already there and still pending,
 // 3 new and already sent, 4 new and settled (rejected), 0 already there and settled.
 const REGISTER = `${NOW}
-local batch, rows = KEYS[1], KEYS[2]
+local batch, rows, problems = KEYS[1], KEYS[2], KEYS[3]
 local resend = ARGV[1] == '1'
 local result = {}
+local maxLine = tonumber(redis.call('HGET', batch, 'maxLine') or 0)
 for i = 2, #ARGV, 3 do
   local line, record, field = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local status = record:sub(1, 1)
   if redis.call('HEXISTS', rows, line) == 1 then
     result[#result + 1] = redis.call('HGET', rows, line):sub(1, 1) == 'p' and 2 or 0
   else
-    local marker = KEYS[2 + (i + 1) / 3]
+    local marker = KEYS[3 + (i + 1) / 3]
     if status == 'p' and not resend and tonumber(redis.call('HGET', marker, field) or 0) > now / 1000 then
       status = 'a'
       record = 'a' .. record:sub(2)
@@ -70,18 +71,22 @@ for i = 2, #ARGV, 3 do
     redis.call('HSET', rows, line, record)
     redis.call('HINCRBY', batch, 'total', 1)
     redis.call('HINCRBY', batch, status, 1)
+    if status == 'r' then redis.call('ZADD', problems, line, line) end
+    if tonumber(line) > maxLine then maxLine = tonumber(line) end
     result[#result + 1] = (status == 'p' and 1) or (status == 'a' and 3) or 4
   end
 end
+redis.call('HSET', batch, 'maxLine', maxLine)
 return result
 `;
 
 // Settles a pending row once: a second outcome for the same row (a job run twice) is ignored.
 // A sent row marks its (order, recipient) pair as sent and ends its lane's 429 streak.
-// KEYS batch, rows, sent-marker hash, lane, timeline, stats;
+// KEYS batch, rows, sent-marker hash, lane, timeline, stats, problems;
 // ARGV line, record, ttl, error code, sent-marker field, batch retention (seconds).
 const SETTLE = `${NOW}
 local batch, rows, sent, lane, timeline, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local problems = KEYS[7]
 local line, record, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local current = redis.call('HGET', rows, line)
 if current and current:sub(1, 1) ~= 'p' then return 0 end
@@ -101,24 +106,25 @@ if status == 's' then
   redis.call('HINCRBY', stats, 's', 1)
 elseif status == 'f' then
   redis.call('HINCRBY', timeline, bucket .. ':f', 1)
+  redis.call('ZADD', problems, line, line)
   redis.call('HINCRBY', stats, 'f:' .. ARGV[4], 1)
 elseif status == 'a' then
   redis.call('HINCRBY', stats, 'a', 1)
 end
 if redis.call('HGET', batch, 'state') == 'queued' and tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
-  ${expireDone('KEYS[1], KEYS[2], KEYS[5]', 'ARGV[6]')}
+  ${expireDone('KEYS[1], KEYS[2], KEYS[5], KEYS[7]', 'ARGV[6]')}
 end
 return 1
 `;
 
 // The producer has queued every row: the batch is done as soon as nothing is pending.
-// KEYS batch, rows, timeline; ARGV batch retention (seconds).
+// KEYS batch, rows, timeline, problems; ARGV batch retention (seconds).
 const SEAL = `${NOW}
 local batch = KEYS[1]
 if tonumber(redis.call('HGET', batch, 'p') or 0) <= 0 then
   redis.call('HSET', batch, 'state', 'done', 'finishedAt', now)
-  ${expireDone('KEYS[1], KEYS[2], KEYS[3]', 'ARGV[1]')}
+  ${expireDone('KEYS[1], KEYS[2], KEYS[3], KEYS[4]', 'ARGV[1]')}
 else
   redis.call('HSET', batch, 'state', 'queued')
 end
@@ -126,8 +132,9 @@ return redis.call('HGET', batch, 'state')
 `;
 
 // Puts failed rows back to pending for a retry; returns the lines it reopened.
+// KEYS batch, rows, problems, timeline; ARGV lines.
 const REOPEN = `
-local batch, rows = KEYS[1], KEYS[2]
+local batch, rows, problems = KEYS[1], KEYS[2], KEYS[3]
 local reopened = {}
 for i = 1, #ARGV do
   local current = redis.call('HGET', rows, ARGV[i])
@@ -135,6 +142,7 @@ for i = 1, #ARGV do
     redis.call('HSET', rows, ARGV[i], 'p' .. current:sub(2))
     redis.call('HINCRBY', batch, 'f', -1)
     redis.call('HINCRBY', batch, 'p', 1)
+    redis.call('ZREM', problems, ARGV[i])
     reopened[#reopened + 1] = ARGV[i]
   end
 end
@@ -158,8 +166,20 @@ return 1
 interface BatchCommands {
   sealmailRegisterRows(numKeys: number, ...keysAndArgs: string[]): Promise<number[]>;
   sealmailSettleRow(...keysAndArgs: (string | number)[]): Promise<number>;
-  sealmailSealBatch(batch: string, rows: string, timeline: string, ttl: number): Promise<string>;
-  sealmailReopenRows(batch: string, rows: string, ...lines: string[]): Promise<string[]>;
+  sealmailSealBatch(
+    batch: string,
+    rows: string,
+    timeline: string,
+    problems: string,
+    ttl: number,
+  ): Promise<string>;
+  sealmailReopenRows(
+    batch: string,
+    rows: string,
+    problems: string,
+    timeline: string,
+    ...lines: string[]
+  ): Promise<string[]>;
   sealmailBatchRateLimited(batch: string, timeline: string, started: string): Promise<number>;
 }
 
@@ -185,9 +205,9 @@ export class BatchStore {
   ) {
     if (!('sealmailRegisterRows' in redis)) {
       redis.defineCommand('sealmailRegisterRows', { lua: REGISTER });
-      redis.defineCommand('sealmailSettleRow', { numberOfKeys: 6, lua: SETTLE });
-      redis.defineCommand('sealmailSealBatch', { numberOfKeys: 3, lua: SEAL });
-      redis.defineCommand('sealmailReopenRows', { numberOfKeys: 2, lua: REOPEN });
+      redis.defineCommand('sealmailSettleRow', { numberOfKeys: 7, lua: SETTLE });
+      redis.defineCommand('sealmailSealBatch', { numberOfKeys: 4, lua: SEAL });
+      redis.defineCommand('sealmailReopenRows', { numberOfKeys: 4, lua: REOPEN });
       redis.defineCommand('sealmailBatchRateLimited', { numberOfKeys: 2, lua: RATE_LIMITED });
     }
     this.commands = redis as unknown as BatchCommands;
@@ -202,6 +222,7 @@ export class BatchStore {
       .persist(key)
       .persist(this.keys.batchRows(batchId))
       .persist(this.keys.batchTimeline(batchId))
+      .persist(this.keys.batchProblems(batchId))
       .hsetnx(key, 'createdAt', now)
       .hset(key, 'source', source, 'state', 'enqueuing')
       .zadd(this.keys.batches, 'NX', now, batchId)
@@ -221,9 +242,10 @@ export class BatchStore {
     if (rows.length === 0) return [];
     const rowsKey = this.keys.batchRows(batchId);
     const result = await this.commands.sealmailRegisterRows(
-      2 + rows.length,
+      3 + rows.length,
       this.keys.batch(batchId),
       rowsKey,
+      this.keys.batchProblems(batchId),
       // Rows with nothing to check point at a key that exists, in the same slot.
       ...rows.map((row) => row.sent?.key ?? rowsKey),
       resend ? '1' : '0',
@@ -244,6 +266,7 @@ export class BatchStore {
       this.keys.batch(batchId),
       this.keys.batchRows(batchId),
       this.keys.batchTimeline(batchId),
+      this.keys.batchProblems(batchId),
       this.retentionSeconds,
     );
   }
@@ -266,6 +289,7 @@ export class BatchStore {
       this.keys.lane(where.lane),
       this.keys.batchTimeline(batchId),
       this.keys.stats,
+      this.keys.batchProblems(batchId),
       String(record.line),
       encodeRow(record),
       sentTtlSeconds,
@@ -285,21 +309,45 @@ export class BatchStore {
     );
   }
 
-  /** Puts the given failed rows back to pending; returns the rows reopened. */
-  async reopenFailed(batchId: string, rows: readonly RowRecord[]): Promise<RowRecord[]> {
-    const failed = rows.filter((r) => r.status === 'failed');
+  /** Puts the batch's failed rows back to pending; returns the rows reopened. */
+  async reopenFailed(batchId: string): Promise<RowRecord[]> {
     const reopened: RowRecord[] = [];
-    for (let i = 0; i < failed.length; i += 1_000) {
-      const chunk = failed.slice(i, i + 1_000);
+    for await (const chunk of this.problemChunks(batchId)) {
+      const failed = chunk.filter((r) => r.status === 'failed');
+      if (failed.length === 0) continue;
       const lines = await this.commands.sealmailReopenRows(
         this.keys.batch(batchId),
         this.keys.batchRows(batchId),
-        ...chunk.map((r) => String(r.line)),
+        this.keys.batchProblems(batchId),
+        this.keys.batchTimeline(batchId),
+        ...failed.map((r) => String(r.line)),
       );
       const done = new Set(lines.map(Number));
-      reopened.push(...chunk.filter((r) => done.has(r.line)));
+      reopened.push(...failed.filter((r) => done.has(r.line)));
     }
     return reopened;
+  }
+
+  /** The first `limit` failed and rejected rows, by line. */
+  async problems(batchId: string, limit = 500): Promise<RowRecord[]> {
+    const lines = await this.redis.zrange(this.keys.batchProblems(batchId), 0, limit - 1);
+    return this.rowsAt(batchId, lines.map(Number));
+  }
+
+  /** Failed and rejected rows in chunks, read before any of them changes. */
+  private async *problemChunks(batchId: string): AsyncGenerator<RowRecord[]> {
+    const lines = (await this.redis.zrange(this.keys.batchProblems(batchId), 0, -1)).map(Number);
+    for (let i = 0; i < lines.length; i += 1_000)
+      yield this.rowsAt(batchId, lines.slice(i, i + 1_000));
+  }
+
+  private async rowsAt(batchId: string, lines: number[]): Promise<RowRecord[]> {
+    if (lines.length === 0) return [];
+    const values = await this.redis.hmget(this.keys.batchRows(batchId), ...lines.map(String));
+    return lines.flatMap((line, i) => {
+      const value = values[i];
+      return value ? [decodeRow(line, value)] : [];
+    });
   }
 
   async get(batchId: string): Promise<BatchRecord | undefined> {
@@ -351,23 +399,13 @@ export class BatchStore {
     return (finished * 1000) / windowMs;
   }
 
-  /** Every row of a batch, in line order. */
-  async rows(batchId: string): Promise<RowRecord[]> {
-    const rows: RowRecord[] = [];
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.hscan(
-        this.keys.batchRows(batchId),
-        cursor,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        rows.push(decodeRow(Number(flat[i]), flat[i + 1] as string));
-      }
-    } while (cursor !== '0');
-    return rows.sort((a, b) => a.line - b.line);
+  /** Every row of a batch in line order, read 1,000 lines at a time (constant memory). */
+  async *rows(batchId: string): AsyncGenerator<RowRecord> {
+    const maxLine = Number((await this.redis.hget(this.keys.batch(batchId), 'maxLine')) ?? 0);
+    for (let from = 1; from <= maxLine; from += 1_000) {
+      const lines = Array.from({ length: Math.min(1_000, maxLine - from + 1) }, (_, i) => from + i);
+      yield* await this.rowsAt(batchId, lines);
+    }
   }
 
   /** Global counters: sent, already sent, failures by CertCentral error code. */

@@ -72,7 +72,7 @@ export async function runBatch(runtime: Runtime, options: RunBatchOptions): Prom
   }
 
   if (options.reportPath) {
-    const count = await writeReport(options.reportPath, await store.rows(options.batchId));
+    const count = await writeReport(options.reportPath, store.rows(options.batchId));
     err.write(`report: ${count} rows written to ${options.reportPath}\n`);
   }
   if (run.stop === 'halted') {

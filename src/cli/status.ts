@@ -114,7 +114,7 @@ export async function reportCommand(id: string, flags: { out: string }): Promise
   const batchId = existingBatchId(id);
   return withRuntime('stderr', async (runtime) => {
     await findBatch(runtime, batchId);
-    const count = await writeReport(flags.out, await runtime.store.rows(batchId));
+    const count = await writeReport(flags.out, runtime.store.rows(batchId));
     process.stderr.write(`report: ${count} rows written to ${flags.out}\n`);
     return 0;
   });

@@ -43,15 +43,12 @@ export async function batchView(runtime: Runtime, batch: BatchRecord): Promise<B
 }
 
 export async function batchDetail(runtime: Runtime, batch: BatchRecord): Promise<BatchDetail> {
-  const [view, timeline, rows, lanes] = await Promise.all([
+  const [view, timeline, problems, lanes] = await Promise.all([
     batchView(runtime, batch),
     runtime.store.timeline(batch.id),
-    runtime.store.rows(batch.id),
+    runtime.store.problems(batch.id, 500),
     laneViews(runtime),
   ]);
-  const problems = rows
-    .filter((r) => r.status === 'failed' || r.status === 'rejected')
-    .slice(0, 500);
   return { ...view, lanes, timeline, problems };
 }
 

@@ -15,6 +15,8 @@ export function redisKeys(prefix: string) {
     batch: (batchId: string) => `${prefix}:batch:${batchId}`,
     /** Hash: line number → encoded row record. */
     batchRows: (batchId: string) => `${prefix}:batch:${batchId}:rows`,
+    /** Sorted set: the lines of failed and rejected rows, for the dashboard and retries. */
+    batchProblems: (batchId: string) => `${prefix}:batch:${batchId}:problems`,
     /** Hash: `{10 s bucket}:{s|f|r}` → sends, failures and 429s in that bucket. */
     batchTimeline: (batchId: string) => `${prefix}:batch:${batchId}:timeline`,
     /** Hash: counters over every batch, for metrics (`s`, `a`, `f:{error code}`). */

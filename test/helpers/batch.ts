@@ -22,3 +22,10 @@ export async function waitForBatch(
     await sleep(50);
   }
 }
+
+/** All items of an async iterable, in order. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}

@@ -12,7 +12,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from '../../src/simulator/server.js';
-import { csv, waitForBatch } from '../helpers/batch.js';
+import { collect, csv, waitForBatch } from '../helpers/batch.js';
 import { dropPrefix, testConfig, testPrefix } from '../helpers/redis.js';
 
 const KEY = 'pipeline-test-key';
@@ -84,7 +84,7 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     const batch = await waitForBatch(runtime, 'storm');
     await workers.close();
     expect(batch.counts).toMatchObject({ sent: 20, failed: 0 });
-    const rows = await runtime.store.rows('storm');
+    const rows = await collect(runtime.store.rows('storm'));
     expect(rows.every((r) => r.attempts === 1)).toBe(true);
     expect(sim.stats().byStatus['429']).toBeGreaterThan(0);
     const stats = await readLaneStats(runtime.redis, runtime.keys, 'throttled', 1_000);
@@ -98,7 +98,7 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     const batch = await waitForBatch(runtime, 'down');
     await workers.close();
     expect(batch.counts).toMatchObject({ failed: 4, sent: 0 });
-    const rows = await runtime.store.rows('down');
+    const rows = await collect(runtime.store.rows('down'));
     for (const row of rows) {
       expect(row.attempts).toBe(3);
       expect([500, 503]).toContain(row.httpStatus);
@@ -114,7 +114,9 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     const batch = await waitForBatch(runtime, 'unknown');
     await workers.close();
     expect(batch.counts).toMatchObject({ sent: 5, failed: 3 });
-    const failed = (await runtime.store.rows('unknown')).filter((r) => r.status === 'failed');
+    const failed = (await collect(runtime.store.rows('unknown'))).filter(
+      (r) => r.status === 'failed',
+    );
     expect(failed.map((r) => [r.orderId, r.httpStatus, r.errorCode, r.attempts])).toEqual([
       ['6', 404, 'not_found|order', 1],
       ['7', 404, 'not_found|order', 1],

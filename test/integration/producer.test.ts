@@ -3,7 +3,7 @@ import { silentLogger } from '../../src/logger.js';
 import { jobIdFor } from '../../src/queue/keys.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { csv } from '../helpers/batch.js';
+import { collect, csv } from '../helpers/batch.js';
 import { dropPrefix, testConfig, testPrefix } from '../helpers/redis.js';
 
 const FILE = [
@@ -47,7 +47,7 @@ describe('enqueueBatch', () => {
   });
 
   it('records every row, rejected ones with their reason', async () => {
-    const rows = await runtime.store.rows('b1');
+    const rows = await collect(runtime.store.rows('b1'));
     expect(rows.map((r) => [r.line, r.status, r.errorCode ?? ''])).toEqual([
       [2, 'pending', ''],
       [3, 'pending', ''],

@@ -6,7 +6,7 @@ import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
-import { csv, waitForBatch } from '../helpers/batch.js';
+import { collect, csv, waitForBatch } from '../helpers/batch.js';
 import { startWorkerProcess, stopProcess } from '../helpers/cli.js';
 import { dropPrefix, redisUrl, testConfig, testPrefix } from '../helpers/redis.js';
 import { recordFigures } from './figures.js';
@@ -66,7 +66,7 @@ describe('a worker killed with SIGKILL in the middle of a batch', () => {
     await stopProcess(worker);
     worker = undefined;
 
-    const rows = await runtime.store.rows('crash');
+    const rows = await collect(runtime.store.rows('crash'));
     const lost = rows.filter((r) => r.status !== 'sent').length;
     const deliveries = sim.deliveries().map((d) => d.orderId);
     const duplicates = deliveries.length - new Set(deliveries).size;
