@@ -24,7 +24,12 @@ export interface BatchDetail extends BatchView {
 }
 
 export async function batchView(runtime: Runtime, batch: BatchRecord): Promise<BatchView> {
-  const pace = batch.state === 'done' ? 0 : await runtime.store.pace(batch.id);
+  // Over the last minute, or since the batch started if that is shorter.
+  const since = batch.startedAt ? Date.now() - batch.startedAt : 0;
+  const pace =
+    batch.state === 'done' || !batch.startedAt
+      ? 0
+      : await runtime.store.pace(batch.id, Math.min(60_000, Math.max(1_000, since)));
   const pending = batch.counts.pending;
   const settled = batch.total - pending;
   let eta: number | null = null;

@@ -122,7 +122,7 @@ async function batch() {
   const id = document.body.dataset.batch;
   const b = await api('/api/batches/' + encodeURIComponent(id));
   document.getElementById('batch-id').textContent = b.id;
-  document.getElementById('state').textContent = b.state;
+  document.getElementById('state').textContent = b.state === 'queued' && b.startedAt ? 'running' : b.state;
   document.getElementById('source').textContent = 'from ' + b.source + ' · ' + b.total + ' rows · created ' + new Date(b.createdAt).toLocaleString();
   document.getElementById('bar').style.width = pct(b);
   document.getElementById('progress-text').textContent = pct(b) + ' settled · ' + b.pacePerSecond + ' rows/s · ETA ' + eta(b.etaSeconds);
