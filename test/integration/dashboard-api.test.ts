@@ -155,6 +155,8 @@ describe('the dashboard API, on a real Redis', () => {
     const workers = await startLaneWorkers(runtime, LANES);
     try {
       await waitForBatch(runtime, 'b1');
+      // b2 holds the same orders: once it has failed too, nothing else can send them.
+      await waitForBatch(runtime, 'b2');
       const report = await app.inject({
         method: 'GET',
         url: '/api/batches/b1/report.csv',
