@@ -85,7 +85,7 @@ describe('CertCentral misbehaving: 5xx, resets, slow answers and a 429 storm', (
     expect(rows).toHaveLength(ROWS);
     expect(rows.every((r) => r.status === 'sent')).toBe(true);
     expect(figures.maxAttempts).toBeLessThanOrEqual(MAX_ATTEMPTS);
-    expect(stats.byStatus['429']).toBeGreaterThan(20);
+    expect(stats.byStatus['429']).toBeGreaterThan(5);
     expect(stats.byStatus['500'] ?? 0).toBeGreaterThan(0);
     expect(stats.byStatus.reset ?? 0).toBeGreaterThan(0);
     expect(mismatched).toEqual([]);
