@@ -31,6 +31,7 @@ import { buildJob } from '../src/queue/jobs.js';
 import { enqueueBatch } from '../src/queue/producer.js';
 import { openRuntime } from '../src/runtime.js';
 import { type Simulator, startSimulator } from '../src/simulator/server.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/sealmail.js', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -43,7 +44,7 @@ const KEY = 'bench-scale-key';
 async function main() {
   if (process.argv[2] === '--child') return child(process.argv[3] ?? '', process.argv.slice(4));
   const dir = mkdtempSync(join(tmpdir(), 'sealmail-scale-'));
-  const redis = await privateRedis(dir);
+  const redis = await startRedisServer({ dir });
   const results: Record<string, unknown> = {};
   try {
     if (runs('enqueue')) {
@@ -57,7 +58,7 @@ async function main() {
       results.footprint = await footprintBench(dir, redis.url, QUICK ? 5_000 : 20_000);
     if (runs('direct')) results.direct = await directBench(dir, redis.url, QUICK ? 5_000 : 20_000);
   } finally {
-    redis.stop();
+    await redis.stop();
   }
   // A partial run (--only) replaces its own part of the last results and keeps the others.
   mkdirSync('bench/results', { recursive: true });
@@ -276,42 +277,6 @@ function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-async function privateRedis(dir: string) {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      probe.disconnect();
-      return { url, stop: () => proc.kill('SIGTERM') };
-    } catch {
-      probe.disconnect();
-      await sleep(50);
-    }
-  }
-  throw new Error('redis-server did not start');
 }
 
 async function flush(url: string) {

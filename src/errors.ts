@@ -34,10 +34,3 @@ export class RedisUnavailableError extends SealmailError {
     super('redis_unavailable', message, { cause, exitCode: 1 });
   }
 }
-
-/** CertCentral refused the API key (or the base URL is wrong): the lane is stopped, exit code 4. */
-export class LaneHaltedError extends SealmailError {
-  constructor(message: string) {
-    super('lane_halted', message, { exitCode: 4 });
-  }
-}

@@ -1,6 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
+import { redisServerInstalled, startRedisServer } from './redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -51,73 +50,10 @@ async function tryContainer(): Promise<{ url: string; stop: () => Promise<void> 
   };
 }
 
-export async function tryRedisServer(
-  extraArgs: string[] = [],
-): Promise<
-  { url: string; port: number; process: ChildProcess; stop: () => Promise<void> } | undefined
-> {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      ...extraArgs,
-    ],
-    { stdio: 'ignore' },
-  );
-  await waitForPort(port);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    process: child,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const { Socket } = await import('node:net');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not open port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+async function tryRedisServer(): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+  if (!redisServerInstalled()) return undefined;
+  const server = await startRedisServer();
+  return { url: server.url, stop: () => server.stop() };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

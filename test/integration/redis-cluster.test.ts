@@ -1,7 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +11,7 @@ import { deleteByPrefix } from '../../src/redis.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { csv, waitForBatch } from '../helpers/batch.js';
-import { freePort } from '../helpers/global-redis.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 
 const KEY = 'cluster-test-key';
 
@@ -32,62 +29,21 @@ if (!haveRedis)
   console.warn('redis-cluster test skipped: redis-server or redis-cli is not installed');
 
 describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-server', () => {
-  const nodes: ChildProcess[] = [];
-  const ports: number[] = [];
+  const nodes: RedisServer[] = [];
   let sim: Simulator;
   let runtime: Runtime;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sealmail-cluster-'));
+    // A cluster node answers PING before its slots are assigned: redis-cli does that next.
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      ports.push(port);
-      nodes.push(
-        spawn(
-          'redis-server',
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, `nodes-${port}.conf`),
-            '--dir',
-            dir,
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-          ],
-          { stdio: 'ignore' },
-        ),
-      );
-    }
-    for (const port of ports) {
-      for (let tries = 0; ; tries++) {
-        const probe = new Redis(port, '127.0.0.1', {
-          lazyConnect: true,
-          retryStrategy: () => null,
-        });
-        probe.on('error', () => undefined);
-        const up = await probe.connect().then(
-          () => true,
-          () => false,
-        );
-        probe.disconnect();
-        if (up) break;
-        if (tries > 100) throw new Error(`cluster node ${port} did not start`);
-        await sleep(50);
-      }
+      nodes.push(await startRedisServer({ args: ['--cluster-enabled', 'yes'] }));
     }
     execFileSync(
       'redis-cli',
       [
         '--cluster',
         'create',
-        ...ports.map((p) => `127.0.0.1:${p}`),
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
         '--cluster-replicas',
         '0',
         '--cluster-yes',
@@ -97,7 +53,7 @@ describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-s
       },
     );
     for (let tries = 0; ; tries++) {
-      const info = execFileSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], {
+      const info = execFileSync('redis-cli', ['-p', String(nodes[0]?.port), 'cluster', 'info'], {
         encoding: 'utf8',
       });
       if (info.includes('cluster_state:ok')) break;
@@ -107,7 +63,7 @@ describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-s
     sim = await startSimulator({ apiKey: KEY, limits: [] });
     runtime = await openRuntime(
       loadConfig({
-        REDIS_URL: `redis://127.0.0.1:${ports[0]}`,
+        REDIS_URL: nodes[0]?.url ?? '',
         REDIS_CLUSTER: 'true',
         SEAL_PREFIX: 'sealcluster',
         CERTCENTRAL_API_KEY: KEY,
@@ -124,7 +80,7 @@ describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-s
       await runtime.close();
     }
     await sim?.close();
-    for (const node of nodes) node.kill('SIGKILL');
+    await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
   });
 
   it('puts every key of the batch and the queues in one slot and runs a batch end to end', async () => {
@@ -149,7 +105,7 @@ describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-s
     expect(delivered).toHaveLength(200);
     // Every key the run wrote hashes to the prefix's slot.
     const slots = new Set<number>();
-    for (const port of ports) {
+    for (const { port } of nodes) {
       const node = new Redis(port, '127.0.0.1');
       const keys = await node.keys('{sealcluster}:*');
       for (const key of keys.slice(0, 50)) slots.add(Number(await node.cluster('KEYSLOT', key)));

@@ -1,86 +1,29 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { sealmail } from '../helpers/cli.js';
-import { freePort } from '../helpers/global-redis.js';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
 import { recordFigures } from './figures.js';
 
 const KEY = 'redis-restart-key';
 const ROWS = 3_000;
 
-/** A private redis-server with AOF as in docker-compose.yml, restartable on the same port and data. */
-class PrivateRedis {
-  private child: ChildProcess | undefined;
-  readonly dir = mkdtempSync(join(tmpdir(), 'sealmail-redis-'));
-  constructor(readonly port: number) {}
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        this.dir,
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100; i++) {
-      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        // Ready only once the AOF is loaded.
-        if ((await probe.ping()) === 'PONG') {
-          probe.disconnect();
-          return;
-        }
-      } catch {
-        probe.disconnect();
-      }
-      await sleep(50);
-    }
-    throw new Error('private redis-server did not start');
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.kill('SIGKILL');
-    });
-  }
-}
+/** AOF as in docker-compose.yml. */
+const AOF = ['--appendonly', 'yes', '--appendfsync', 'everysec'];
 
 describe('Redis killed with SIGKILL and restarted mid-batch', () => {
   let sim: Simulator;
-  let redis: PrivateRedis;
+  let redis: RedisServer;
 
   beforeAll(async () => {
-    redis = new PrivateRedis(await freePort());
-    await redis.start();
+    redis = await startRedisServer({ args: AOF });
     sim = await startSimulator({ apiKey: KEY, limits: [], latencyMs: 5 });
   });
   afterAll(async () => {
-    await redis.kill();
+    await redis.stop('SIGKILL');
     await sim.close();
   });
 
@@ -112,9 +55,10 @@ describe('Redis killed with SIGKILL and restarted mid-batch', () => {
     const outage = async (when: (batch: Record<string, string>) => boolean) => {
       while (!when(await observer.hgetall('sealmail:batch:restart'))) await sleep(10);
       const down = Date.now();
-      await redis.kill();
+      await redis.stop('SIGKILL');
       await sleep(1_000);
-      await redis.start();
+      // Same port and data directory: it reloads the AOF.
+      redis = await startRedisServer({ port: redis.port, dir: redis.dir, args: AOF });
       outages.push({ at: down - started, downMs: Date.now() - down });
     };
     // First while the file is still being read and queued, then while rows are being sent.

@@ -11,8 +11,8 @@ import { createLogger, silentLogger } from '../../src/logger.js';
 import { openRuntime } from '../../src/runtime.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { sealmail } from '../helpers/cli.js';
-import { freePort } from '../helpers/global-redis.js';
 import { dropPrefix, dumpPrefix, redisUrl, testPrefix, testRedis } from '../helpers/redis.js';
+import { freePort } from '../helpers/redis-server.js';
 import { recordFigures } from './figures.js';
 
 const KEY = 'SECRET-apikey-4f9d2c7e1b';
