@@ -38,10 +38,12 @@ export async function connectRedis(
     firstError ??= error;
   });
   try {
-    await withTimeout(
-      redis.connect().then(() => redis.ping()),
-      timeoutMs,
-    );
+    // A cluster whose first ready check finds `cluster_state:fail` reconnects under a new
+    // promise and never settles the one `connect()` returned. The PING waits in the offline
+    // queue until the client is ready, however many attempts that takes; the connect promise
+    // only counts when it fails.
+    const connectFailure = redis.connect().then(() => new Promise<never>(() => {}));
+    await withTimeout(Promise.race([connectFailure, redis.ping()]), timeoutMs);
     return redis;
   } catch (error) {
     redis.disconnect();

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/logger.js';
 import { startLaneWorkers } from '../../src/queue/lane-workers.js';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
-import { deleteByPrefix } from '../../src/redis.js';
+import { connectRedis, deleteByPrefix } from '../../src/redis.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { csv, waitForBatch } from '../helpers/batch.js';
@@ -27,6 +27,33 @@ function installed(command: string): boolean {
 const haveRedis = installed('redis-server') && installed('redis-cli');
 if (!haveRedis)
   console.warn('redis-cluster test skipped: redis-server or redis-cli is not installed');
+
+describe.skipIf(!haveRedis)('connecting to a Redis Cluster', () => {
+  it('waits for a cluster that is not ready yet instead of hanging on the first attempt', async () => {
+    const node = await startRedisServer({
+      // A lone node never meets another one to learn its own address.
+      args: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'],
+    });
+    const cli = (...args: string[]) =>
+      execFileSync('redis-cli', ['-p', String(node.port), ...args], { encoding: 'utf8' });
+    try {
+      // Half the slots unassigned: the node says cluster_state:fail until the rest arrive.
+      cli('cluster', 'addslotsrange', '0', '8191');
+      expect(cli('cluster', 'info')).toContain('cluster_state:fail');
+      const connecting = connectRedis(node.url, { cluster: true, timeoutMs: 15_000 });
+      await sleep(500);
+      cli('cluster', 'addslotsrange', '8192', '16383');
+      const redis = await connecting;
+      try {
+        expect(await redis.set('{t}:k', 'v')).toBe('OK');
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await node.stop('SIGKILL');
+    }
+  });
+});
 
 describe.skipIf(!haveRedis)('a real 3-master Redis Cluster, started from redis-server', () => {
   const nodes: RedisServer[] = [];
