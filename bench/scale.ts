@@ -6,9 +6,9 @@
  *                BullMQ addBulk of the same jobs (1,000 per call, no CSV, no validation, no
  *                de-duplication); peak RSS of each process
  *   footprint    Redis bytes per pending row, and per finished row once a batch is done
- *   direct lane  seals/s with no limits and 5 ms answers, 1 and 3 `sealmail worker`
- *                processes (8 in flight each), against a plain loop with the same client,
- *                the same number in flight and no queue
+ *   direct lane  seals/s from a simulator process with no limits and 5 ms answers, 1 and 3
+ *                `sealmail worker` processes (8 in flight each), against as many plain loop
+ *                processes with the same client, the same number in flight and no queue
  *
  * Prints tables and writes bench/results/scale.json. Not a test: figures vary by machine.
  *
@@ -30,7 +30,7 @@ import type { OrderId } from '../src/order-id.js';
 import { buildJob } from '../src/queue/jobs.js';
 import { enqueueBatch } from '../src/queue/producer.js';
 import { openRuntime } from '../src/runtime.js';
-import { type Simulator, startSimulator } from '../src/simulator/server.js';
+import { startSimulator } from '../src/simulator/server.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/sealmail.js', import.meta.url));
@@ -140,67 +140,146 @@ async function footprintBench(dir: string, url: string, size: number) {
 
 // ---- direct lane ----
 
+/**
+ * Both sides run the same way: the simulator in a process of its own, and N processes with 8
+ * requests in flight each (N `sealmail worker`s, or N plain loops over the same client), timed
+ * from spawning them until the last row is answered. The simulator reports the most requests
+ * it had in flight at once on each side; CPU per seal sums every process taking part (workers
+ * or loops, the simulator, and Redis for sealmail), start-up included.
+ */
 async function directBench(dir: string, url: string, size: number) {
-  const sim = await startSimulator({
-    apiKey: KEY,
-    limits: [],
-    latencyMs: 5,
-    orders: { has: () => true, text: 'all' },
-  });
+  const sim = await startSimulatorProcess();
   const rows = [];
-  for (const processes of [1, 3]) {
-    await flush(url);
-    sim.reset();
-    const file = join(dir, `direct-${size}.csv`);
-    writeFileSync(file, csvOf(size, 7_000_000, false));
-    runChild(['enqueue', url, file, 'direct']);
-    const probe = new Redis(url);
-    const t0 = performance.now();
-    const workers = await Promise.all(
-      Array.from({ length: processes }, () => startWorker(url, sim.baseUrl, 8)),
-    );
-    while ((await probe.hget('sealmail:batch:direct', 'state')) !== 'done') await sleep(20);
-    const ours = (performance.now() - t0) / 1000;
-    await Promise.all(workers.map(stop));
-    probe.disconnect();
+  try {
+    for (const processes of [1, 3]) {
+      await flush(url);
+      const file = join(dir, `direct-${size}.csv`);
+      writeFileSync(file, csvOf(size, FIRST_ORDER, false));
+      runChild(['enqueue', url, file, 'direct']);
+      const probe = new Redis(url);
+      await simulatorControl(sim.baseUrl, 'reset');
+      const cpu0 = { redis: await redisCpuSeconds(probe), sim: cpuSeconds(sim.child) };
+      const t0 = performance.now();
+      const workers = await Promise.all(
+        Array.from({ length: processes }, () => startWorker(url, sim.baseUrl, IN_FLIGHT)),
+      );
+      while ((await probe.hget('sealmail:batch:direct', 'state')) !== 'done') await sleep(20);
+      const ours = (performance.now() - t0) / 1000;
+      const oursCpu =
+        workers.reduce((sum, worker) => sum + cpuSeconds(worker), 0) +
+        (await redisCpuSeconds(probe)) -
+        cpu0.redis +
+        cpuSeconds(sim.child) -
+        cpu0.sim;
+      const oursPeak = (await simulatorControl(sim.baseUrl, 'stats')).peakInFlight;
+      const sent = Number(await probe.hget('sealmail:batch:direct', 's'));
+      await Promise.all(workers.map(stop));
+      probe.disconnect();
+      if (sent !== size) throw new Error(`direct lane: ${sent} of ${size} rows sent`);
 
-    sim.reset();
-    const loop = await plainLoop(sim, size, processes * 8);
-    rows.push({
-      processes,
-      in_flight: processes * 8,
-      sealmail_seals_per_s: Math.round(size / ours),
-      plain_loop_seals_per_s: Math.round(size / loop),
-      ratio: round(loop / ours),
-    });
+      await simulatorControl(sim.baseUrl, 'reset');
+      const sim1 = cpuSeconds(sim.child);
+      const t1 = performance.now();
+      const loops = await Promise.all(
+        Array.from({ length: processes }, (_, i) => {
+          const share = Math.ceil(size / processes);
+          const first = FIRST_ORDER + i * share;
+          const count = Math.min(share, size - i * share);
+          return runChildAsync(['loop', sim.baseUrl, String(first), String(count)]);
+        }),
+      );
+      const loop = (performance.now() - t1) / 1000;
+      const loopCpu =
+        loops.reduce((sum, child) => sum + child.cpuSeconds, 0) + cpuSeconds(sim.child) - sim1;
+      const loopPeak = (await simulatorControl(sim.baseUrl, 'stats')).peakInFlight;
+      rows.push({
+        processes,
+        in_flight: processes * IN_FLIGHT,
+        sealmail_seals_per_s: Math.round(size / ours),
+        plain_loop_seals_per_s: Math.round(size / loop),
+        ratio: round(loop / ours),
+        sealmail_peak_in_flight: oursPeak,
+        plain_peak_in_flight: loopPeak,
+        sealmail_cpu_us_per_seal: Math.round((oursCpu * 1e6) / size),
+        plain_cpu_us_per_seal: Math.round((loopCpu * 1e6) / size),
+      });
+    }
+  } finally {
+    await stop(sim.child);
   }
-  await sim.close();
-  console.log('\ndirect lane (no limits, 5 ms answers; worker start-up included)');
+  console.log('\ndirect lane (no limits, 5 ms answers; process start-up included on both sides)');
   console.table(rows);
   return rows;
 }
 
-async function plainLoop(sim: Simulator, size: number, inFlight: number): Promise<number> {
-  const api = createClient({ baseUrl: sim.baseUrl, apiKey: KEY, maxSockets: inFlight * 2 });
+const FIRST_ORDER = 7_000_000;
+const IN_FLIGHT = 8;
+
+/** One plain loop process: `count` orders from `first`, IN_FLIGHT at a time, no queue. */
+async function plainLoop(baseUrl: string, first: number, count: number): Promise<void> {
+  const api = createClient({ baseUrl, apiKey: KEY, maxSockets: IN_FLIGHT * 2 });
   let next = 0;
-  const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < size) {
-        const id = 7_000_000 + next++;
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < count) {
+        const id = first + next++;
         const outcome = await api.emailSeal(id as OrderId, undefined);
         if (outcome.kind !== 'sent') throw new Error(`plain loop: ${outcome.kind}`);
       }
     }),
   );
   api.close();
-  return (performance.now() - t0) / 1000;
+}
+
+async function startSimulatorProcess(): Promise<{ child: ChildProcess; baseUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'simulate',
+      '--port',
+      '0',
+      '--key',
+      KEY,
+      '--orders',
+      `${FIRST_ORDER}-${FIRST_ORDER + 10_000_000}`,
+      '--limits',
+      'none',
+      '--latency-ms',
+      '5',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (chunk: Buffer) => {
+      out += chunk;
+      const found = /"baseUrl":"([^"]+)"/.exec(out);
+      if (found?.[1]) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve(found[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
+  });
+  return { child, baseUrl };
 }
 
 // ---- children: one process per measurement, so peak RSS is its own ----
 
 async function child(mode: string, args: string[]) {
   const [url = '', what = '', batch = 'bench'] = args;
+  if (mode === 'loop') {
+    await plainLoop(url, Number(what), Number(batch));
+    const { user, system } = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuSeconds: (user + system) / 1e6 })}\n`);
+    return;
+  }
   const config = loadConfig({ REDIS_URL: url, SEAL_LIMITS: 'none', LOG_LEVEL: 'silent' });
   const t0 = performance.now();
   if (mode === 'enqueue') {
@@ -232,6 +311,23 @@ async function child(mode: string, args: string[]) {
   process.stdout.write(
     `${JSON.stringify({ seconds, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
   );
+}
+
+function runChildAsync(args: string[]): Promise<{ cpuSeconds: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SELF, '--child', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}'))
+        : reject(new Error(`${args[0]} exited (${code})`)),
+    );
+  });
 }
 
 function runChild(args: string[]): { seconds: number; maxRssMb: number } {
@@ -277,6 +373,30 @@ function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/** `GET /_sim/stats` or `POST /_sim/reset` of a simulator process. */
+async function simulatorControl(
+  baseUrl: string,
+  what: 'stats' | 'reset',
+): Promise<{ peakInFlight: number }> {
+  const response = await fetch(new URL(`/_sim/${what}`, baseUrl), {
+    method: what === 'reset' ? 'POST' : 'GET',
+  });
+  return (await response.json()) as { peakInFlight: number };
+}
+
+/** CPU time a running child has used so far (Linux: /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuSeconds(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 async function flush(url: string) {

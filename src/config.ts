@@ -59,6 +59,7 @@ const envSchema = z.object({
   SEAL_ADAPT_QUIET_MS: int(5_000, 10),
   SEAL_ADAPT_DECREASE: z.coerce.number().gt(0).lt(1).default(0.9),
   SEAL_CONCURRENCY: int(8, 1, 500),
+  SEAL_PREFETCH: int(4, 0, 500),
   SEAL_MAX_ATTEMPTS: int(5, 1, 100),
   SEAL_RETRY_BASE_MS: int(2_000, 1),
   SEAL_RETRY_MAX_MS: int(120_000, 1),
@@ -98,8 +99,13 @@ export interface Config {
   readonly limitMargin: number;
   /** How a lane settles under a throttle tighter than its windows. */
   readonly adaptive: AdaptivePolicy;
-  /** Jobs in flight per lane per process. @defaultValue 8 */
+  /** Requests in flight per lane per process. @defaultValue 8 */
   readonly concurrency: number;
+  /**
+   * Jobs each lane holds beyond its request slots, per process, so that a freed slot sends
+   * again at once instead of waiting for the queue's round trips. @defaultValue 4
+   */
+  readonly prefetch: number;
   /** Attempts per row for transient failures (5xx, timeouts, resets). @defaultValue 5 */
   readonly maxAttempts: number;
   /** Exponential backoff of transient retries. */
@@ -147,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       decrease: e.SEAL_ADAPT_DECREASE,
     },
     concurrency: e.SEAL_CONCURRENCY,
+    prefetch: e.SEAL_PREFETCH,
     maxAttempts: e.SEAL_MAX_ATTEMPTS,
     retry: { baseMs: e.SEAL_RETRY_BASE_MS, maxMs: e.SEAL_RETRY_MAX_MS },
     backoff429: { baseMs: e.SEAL_BACKOFF_BASE_MS, maxMs: e.SEAL_BACKOFF_MAX_MS },

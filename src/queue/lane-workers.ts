@@ -1,4 +1,5 @@
 import { Worker } from 'bullmq';
+import pLimit from 'p-limit';
 import { createClient } from '../certcentral/client.js';
 import type { ApiError } from '../certcentral/outcome.js';
 import { requireApiKey } from '../config.js';
@@ -70,6 +71,7 @@ export async function startLaneWorkers(
   }
 
   const workers: Worker[] = [];
+  let closing = false;
   for (const lane of lanes) {
     const processor = createProcessor({
       lane,
@@ -80,6 +82,8 @@ export async function startLaneWorkers(
       keys,
       limiter: limiters[lane],
       paced: config.limits[lane].length > 0,
+      inFlight: pLimit(config.concurrency),
+      closing: () => closing,
       onHalt: async (denied) => {
         signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
       },
@@ -87,7 +91,7 @@ export async function startLaneWorkers(
     const worker = new Worker(lane, processor, {
       connection: redis,
       prefix: config.prefix,
-      concurrency: config.concurrency,
+      concurrency: config.concurrency + config.prefetch,
       limiter: HOLDS_ONLY,
       lockDuration: config.lockMs,
       stalledInterval: config.lockMs,
@@ -102,7 +106,12 @@ export async function startLaneWorkers(
     // unhandled error: be ready before anyone can ask us to close.
     await worker.waitUntilReady();
     logger.info(
-      { lane, concurrency: config.concurrency, limits: formatWindows(config.limits[lane]) },
+      {
+        lane,
+        concurrency: config.concurrency,
+        prefetch: config.prefetch,
+        limits: formatWindows(config.limits[lane]),
+      },
       'lane worker started',
     );
   }
@@ -110,6 +119,7 @@ export async function startLaneWorkers(
   return {
     halted,
     async close() {
+      closing = true;
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timer = setTimeout(() => {
         logger.warn(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import type { LimitFunction } from 'p-limit';
 import type { RowRecord } from '../batches/row-record.js';
 import type { BatchStore } from '../batches/store.js';
 import type { CertCentralClient } from '../certcentral/client.js';
@@ -25,6 +26,13 @@ export interface ProcessorDeps {
   readonly limiter: LaneLimiter;
   /** Whether the lane has configured windows (else only the adaptive one can hold it). */
   readonly paced: boolean;
+  /**
+   * The lane's request slots in this process. BullMQ hands out a few more jobs than there
+   * are slots; a job waits here for one, so the queue's round trips overlap other calls.
+   */
+  readonly inFlight: LimitFunction;
+  /** True once the worker is closing: a job still waiting for a slot goes back unsent. */
+  readonly closing: () => boolean;
   /** Called when CertCentral refuses the key: the caller stops every lane, everywhere. */
   readonly onHalt: (denied: Extract<Outcome, { kind: 'denied' }>) => Promise<void>;
 }
@@ -48,19 +56,26 @@ export function createProcessor(deps: ProcessorDeps) {
     });
     const where = { sent: keys.sent(data.orderId, data.recipient), lane };
 
-    const slot = `${job.id}:${randomUUID()}`;
+    const member = `${job.id}:${randomUUID()}`;
     // The marker is checked just before the call: another batch may have sent this pair.
-    if ((await takeSlot(slot, data.resend ? undefined : where.sent)) === 'already_sent') {
+    const reserve = () => takeSlot(member, data.resend ? undefined : where.sent);
+    // A paced lane takes its place in the windows once it holds a request slot, so that the
+    // reservation is the send time. An unpaced lane (the marker and, after a 429, the adaptive
+    // window) checks before it waits, and that round trip overlaps other calls.
+    const early = deps.paced ? undefined : await reserve();
+    const outcome = await deps.inFlight(async (): Promise<Outcome | 'already_sent'> => {
+      if (deps.closing()) throw new RateLimitError();
+      const slot = early ?? (await reserve());
+      if (slot === 'already_sent') return slot;
+      return deps.client.emailSeal(data.orderId, data.recipient);
+    });
+    if (outcome === 'already_sent') {
       await store.settle(data.batch, row(data, 'already_sent', 0), where, 0);
       log.info('already sent by an earlier batch: skipped');
       return { status: 'already_sent' };
     }
-    let outcome: Outcome;
-    try {
-      outcome = await deps.client.emailSeal(data.orderId, data.recipient);
-    } finally {
-      if (deps.paced) await limiter.settle(slot);
-    }
+    // Once the request slot is free: a later time only makes the windows stricter.
+    if (deps.paced) await limiter.settle(member);
 
     const attempts = job.attemptsMade + 1;
     switch (outcome.kind) {
@@ -111,11 +126,11 @@ export function createProcessor(deps: ProcessorDeps) {
 
   /** Waits briefly for a slot in every window, or releases the job and holds the lane. */
   async function takeSlot(
-    slot: string,
+    member: string,
     sent: SentMarker | undefined,
   ): Promise<'granted' | 'already_sent'> {
     for (;;) {
-      const reservation = await limiter.reserve(slot, sent);
+      const reservation = await limiter.reserve(member, sent);
       if (reservation.granted) return 'granted';
       if ('alreadySent' in reservation) return 'already_sent';
       if (reservation.waitMs > SHORT_WAIT_MS) {

@@ -45,6 +45,8 @@ export interface SimulatorStats {
   readonly requests: number;
   /** Requests received and not answered yet. */
   readonly inFlight: number;
+  /** The most requests in flight at once since the start or the last reset. */
+  readonly peakInFlight: number;
   readonly byStatus: Record<string, number>;
   readonly deliveries: number;
   /** Most requests admitted in any rolling interval, per configured window. */
@@ -101,6 +103,7 @@ export async function startSimulator(
   let byStatus: Record<string, number> = {};
   let requests = 0;
   let inFlight = 0;
+  let peakInFlight = 0;
   let all = new RollingCounter(options.limits ?? DOCUMENTED_LIMITS);
   let recipient = new RollingCounter(options.recipientLimits ?? []);
   let stormUntil = 0;
@@ -192,6 +195,7 @@ export async function startSimulator(
   const stats = (): SimulatorStats => ({
     requests,
     inFlight,
+    peakInFlight,
     byStatus: { ...byStatus },
     deliveries: deliveries.length,
     peaks: { all: all.peak(), recipient: recipient.peak() },
@@ -202,6 +206,7 @@ export async function startSimulator(
     const route = req.method === 'POST' ? ROUTE.exec(url.pathname) : null;
     if (route) {
       inFlight++;
+      peakInFlight = Math.max(peakInFlight, inFlight);
       res.once('close', () => {
         inFlight--;
       });
@@ -252,6 +257,7 @@ export async function startSimulator(
       requestLog = [];
       byStatus = {};
       requests = 0;
+      peakInFlight = inFlight;
       stormUntil = 0;
       all = new RollingCounter(all.windows);
       recipient = new RollingCounter(recipient.windows);
