@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { readLaneStats } from '../../src/limits/lane-limiter.js';
@@ -74,6 +75,28 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     expect(new Set(delivered).size).toBe(150);
     expect(delivered).toHaveLength(150);
     expect(sim.stats().byStatus['500'] ?? 0).toBeGreaterThan(0);
+  });
+
+  it('fetches jobs ahead but never has more than SEAL_CONCURRENCY requests in flight per lane', async () => {
+    await setup({ latencyMs: 20 }, { SEAL_CONCURRENCY: '3', SEAL_PREFETCH: '5' });
+    const workers = await startLaneWorkers(runtime, ['direct']);
+    const ids = Array.from({ length: 80 }, (_, i) => `${i + 1}\n`);
+    await enqueueBatch(runtime, {
+      input: csv(`order_id\n${ids.join('')}`),
+      batchId: 'ahead',
+      source: 't',
+    });
+    let mostActive = 0;
+    let batch = await runtime.store.get('ahead');
+    while (batch?.state !== 'done') {
+      mostActive = Math.max(mostActive, await runtime.queues.direct.getActiveCount());
+      await sleep(5);
+      batch = await runtime.store.get('ahead');
+    }
+    await workers.close();
+    expect(batch.counts).toMatchObject({ sent: 80, pending: 0 });
+    expect(mostActive).toBeGreaterThan(3);
+    expect(sim.stats().peakInFlight).toBe(3);
   });
 
   it('does not count a 429 as an attempt, and pauses the lane until the storm passes', async () => {
