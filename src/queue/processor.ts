@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Job, RateLimitError, UnrecoverableError } from 'bullmq';
+import { type Job, RateLimitError, UnrecoverableError, WaitingError } from 'bullmq';
 import type { LimitFunction } from 'p-limit';
 import type { RowRecord } from '../batches/row-record.js';
 import type { BatchStore } from '../batches/store.js';
@@ -44,7 +44,7 @@ export type JobResult = { status: 'sent' | 'already_sent'; http?: number };
 export function createProcessor(deps: ProcessorDeps) {
   const { config, lane, store, keys, limiter } = deps;
 
-  return async function processSealJob(job: Job): Promise<JobResult> {
+  return async function processSealJob(job: Job, token?: string): Promise<JobResult> {
     const parsed = jobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('job data failed validation');
     const data = parsed.data;
@@ -64,7 +64,11 @@ export function createProcessor(deps: ProcessorDeps) {
     // window) checks before it waits, and that round trip overlaps other calls.
     const early = deps.paced ? undefined : await reserve();
     const outcome = await deps.inFlight(async (): Promise<Outcome | 'already_sent'> => {
-      if (deps.closing()) throw new RateLimitError();
+      if (deps.closing()) {
+        // Fetched ahead and not started: back to the queue as it was, for the next worker.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
       const slot = early ?? (await reserve());
       if (slot === 'already_sent') return slot;
       return deps.client.emailSeal(data.orderId, data.recipient);

@@ -53,10 +53,11 @@ describe('SIGTERM during a batch', () => {
 
     worker = await startWorkerProcess(env);
     await sleep(1_500);
-    const inFlightAtSignal = sim.stats().inFlight;
+    const { inFlight: inFlightAtSignal, requests: requestsAtSignal } = sim.stats();
     const signalledAt = Date.now();
     const code = await stopProcess(worker);
     const exitMs = Date.now() - signalledAt;
+    const requestsAfterSignal = sim.stats().requests - requestsAtSignal;
     worker = undefined;
 
     const afterStop = await runtime.store.get('term');
@@ -71,6 +72,7 @@ describe('SIGTERM during a batch', () => {
     const figures = {
       rows: ROWS,
       inFlightAtSignal,
+      requestsAfterSignal,
       exitCode: code,
       exitMs,
       sentBeforeStop: afterStop?.counts.sent,
@@ -81,6 +83,9 @@ describe('SIGTERM during a batch', () => {
     recordFigures('graceful-shutdown', figures);
 
     expect(inFlightAtSignal).toBeGreaterThan(0);
+    // Nothing new starts once the signal is in, not even the jobs fetched ahead; at most a call
+    // freed between reading the count and the signal's arrival.
+    expect(requestsAfterSignal).toBeLessThanOrEqual(2);
     expect(code).toBe(0);
     expect(exitMs).toBeLessThan(GRACE_MS + 2_000);
     // Every request CertCentral answered before the stop was recorded as sent: none was cut off.
