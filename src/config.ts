@@ -70,6 +70,7 @@ const envSchema = z.object({
   SEAL_BATCH_TTL_DAYS: z.coerce.number().positive().default(90),
   SEAL_SHUTDOWN_GRACE_MS: int(30_000, 0),
   SEAL_LOCK_MS: int(30_000, 500),
+  SEAL_MAX_STALLS: int(10, 0, 1_000),
   DASHBOARD_TOKEN: unsetIfEmpty(
     z.string().trim().min(16, 'must be at least 16 characters').optional(),
   ),
@@ -123,6 +124,11 @@ export interface Config {
    * picked up again within about twice this. @defaultValue 30000
    */
   readonly lockMs: number;
+  /**
+   * How many times a row's job may be taken back from a worker that died holding it before
+   * the row fails (`job_failed`): a row that keeps killing workers stops. @defaultValue 10
+   */
+  readonly maxStalls: number;
   readonly log: { readonly level: string; readonly pretty: boolean };
   /** The job dashboard's credentials and mode. Never logged. */
   readonly dashboard: { readonly token: string | undefined; readonly readOnly: boolean };
@@ -162,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchTtlSeconds: Math.round(e.SEAL_BATCH_TTL_DAYS * 86_400),
     shutdownGraceMs: e.SEAL_SHUTDOWN_GRACE_MS,
     lockMs: e.SEAL_LOCK_MS,
+    maxStalls: e.SEAL_MAX_STALLS,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_FORMAT === 'pretty' },
     dashboard: { token: e.DASHBOARD_TOKEN, readOnly: e.DASHBOARD_READ_ONLY },
   };

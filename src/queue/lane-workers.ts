@@ -8,7 +8,7 @@ import { type LaneHalt, LaneLimiter } from '../limits/lane-limiter.js';
 import { formatWindows, withMargin } from '../limits/windows.js';
 import type { Runtime } from '../runtime.js';
 import { LANES, type Lane } from './lanes.js';
-import { createProcessor } from './processor.js';
+import { createProcessor, recordFailedJob } from './processor.js';
 
 export interface LaneWorkers {
   /** Settles when a lane is stopped because CertCentral refused the key. */
@@ -71,6 +71,7 @@ export async function startLaneWorkers(
   }
 
   const workers: Worker[] = [];
+  const recordings = new Set<Promise<void>>();
   let closing = false;
   for (const lane of lanes) {
     const processor = createProcessor({
@@ -95,12 +96,30 @@ export async function startLaneWorkers(
       limiter: HOLDS_ONLY,
       lockDuration: config.lockMs,
       stalledInterval: config.lockMs,
-      maxStalledCount: 10,
+      maxStalledCount: config.maxStalls,
       settings: {
         backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, config.retry),
       },
     });
     worker.on('error', (error) => logger.warn({ lane, err: error.message }, 'worker error'));
+    worker.on('failed', (job, error) => {
+      // A retry is not final; a final failure the processor decided was recorded already.
+      if (!job?.finishedOn) return;
+      const recording = recordFailedJob({ lane, store, keys }, job, error)
+        .then((recorded) => {
+          if (recorded) {
+            logger.warn(
+              { lane, batch: job.data.batch, line: job.data.line, reason: error.message },
+              'row failed by the queue',
+            );
+          }
+        })
+        .catch((cause: Error) =>
+          logger.error({ lane, err: cause.message }, 'could not record a failed row'),
+        )
+        .finally(() => recordings.delete(recording));
+      recordings.add(recording);
+    });
     workers.push(worker);
     // Closing a worker whose connections are still initialising makes BullMQ emit an
     // unhandled error: be ready before anyone can ask us to close.
@@ -130,6 +149,7 @@ export async function startLaneWorkers(
       }, config.shutdownGraceMs);
       try {
         await graceful;
+        await Promise.all(recordings);
       } finally {
         clearTimeout(timer);
         client.close();

@@ -146,6 +146,34 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 }
 
+/**
+ * Records a row whose job BullMQ failed for good without the processor deciding it: taken
+ * back from dead workers more than `SEAL_MAX_STALLS` times, or out of attempts under a worker
+ * configured with fewer. Rows the processor already recorded stay as they are (only pending
+ * rows settle). Returns whether the row was pending.
+ */
+export async function recordFailedJob(
+  deps: Pick<ProcessorDeps, 'lane' | 'store' | 'keys'>,
+  job: Job,
+  error: Error,
+): Promise<boolean> {
+  const parsed = jobSchema.safeParse(job.data);
+  if (!parsed.success) return false;
+  const data = parsed.data;
+  const record: RowRecord = {
+    line: data.line,
+    status: 'failed',
+    orderId: String(data.orderId),
+    recipient: data.recipient ?? '',
+    errorCode: 'job_failed',
+    errorMessage: error.message,
+    attempts: job.attemptsMade,
+    finishedAt: Date.now(),
+  };
+  const where = { sent: deps.keys.sent(data.orderId, data.recipient), lane: deps.lane };
+  return deps.store.settle(data.batch, record, where, 0);
+}
+
 function row(data: SealJob, status: 'sent' | 'already_sent', attempts: number): RowRecord {
   return {
     line: data.line,

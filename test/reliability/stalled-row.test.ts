@@ -1,0 +1,91 @@
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import { LANES } from '../../src/queue/lanes.js';
+import { enqueueBatch } from '../../src/queue/producer.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { type Simulator, startSimulator } from '../../src/simulator/server.js';
+import { collect, csv, waitForBatch } from '../helpers/batch.js';
+import { startWorkerProcess, stopProcess } from '../helpers/cli.js';
+import { dropPrefix, redisUrl, testConfig, testPrefix } from '../helpers/redis.js';
+import { recordFigures } from './figures.js';
+
+const KEY = 'stall-test-key';
+const MAX_STALLS = 1;
+
+describe('a row whose job keeps dying with its worker', () => {
+  let sim: Simulator;
+  let runtime: Runtime;
+  const prefix = testPrefix('stall');
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    // No answer comes back while the test runs: each worker dies with the request in flight.
+    sim = await startSimulator({ apiKey: KEY, limits: [], slowRate: 1, slowMs: 120_000 });
+    runtime = await openRuntime(testConfig({ SEAL_PREFIX: prefix }), silentLogger());
+  });
+  afterAll(async () => {
+    if (worker) await stopProcess(worker, 'SIGKILL');
+    await dropPrefix(runtime.redis, prefix);
+    await runtime.close();
+    await sim.close();
+  });
+
+  it('ends failed with the reason once it has stalled more than SEAL_MAX_STALLS times', async () => {
+    const env = {
+      REDIS_URL: redisUrl(),
+      SEAL_PREFIX: prefix,
+      CERTCENTRAL_API_KEY: KEY,
+      CERTCENTRAL_BASE_URL: sim.baseUrl,
+      SEAL_LIMITS: 'none',
+      SEAL_LOCK_MS: '500',
+      SEAL_MAX_STALLS: String(MAX_STALLS),
+    };
+    await enqueueBatch(runtime, {
+      input: csv('order_id,recipient_email\n42,poison@example.com\n43,\n'),
+      batchId: 'stall',
+      source: 't',
+    });
+
+    // Row 43 is answered never, like row 42; both die with each worker.
+    const kills = MAX_STALLS + 1;
+    for (let kill = 1; kill <= kills; kill++) {
+      worker = await startWorkerProcess(env);
+      const deadline = Date.now() + 30_000;
+      while (sim.stats().requests < kill * 2) {
+        if (Date.now() > deadline) throw new Error(`no request in flight before kill ${kill}`);
+        await sleep(20);
+      }
+      await stopProcess(worker, 'SIGKILL');
+    }
+    worker = await startWorkerProcess(env);
+    const batch = await waitForBatch(runtime, 'stall', 60_000);
+    await stopProcess(worker);
+    worker = undefined;
+
+    const rows = await collect(runtime.store.rows('stall'));
+    const active = await Promise.all(LANES.map((lane) => runtime.queues[lane].getActiveCount()));
+    recordFigures('stalled-row', {
+      kills,
+      maxStalls: MAX_STALLS,
+      requests: sim.stats().requests,
+      counts: batch.counts,
+      activeAfter: active.reduce((a, b) => a + b, 0),
+    });
+
+    expect(batch.state).toBe('done');
+    expect(batch.counts).toMatchObject({ failed: 2, sent: 0, pending: 0 });
+    for (const row of rows) {
+      expect(row).toMatchObject({
+        status: 'failed',
+        errorCode: 'job_failed',
+        errorMessage: 'job stalled more than allowable limit',
+      });
+    }
+    expect(rows).toHaveLength(2);
+    // The last worker failed the jobs without calling CertCentral again.
+    expect(sim.stats().requests).toBe(kills * 2);
+    expect(active.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+});
