@@ -6,6 +6,8 @@ export interface ColumnMap {
   readonly order: number;
   /** Absent when the file has no recipient column: every row then goes without a recipient. */
   readonly recipient: number | undefined;
+  /** How many cells the header has. */
+  readonly width: number;
 }
 
 /** Finds the order id and recipient columns of a header row, or explains what is missing. */
@@ -37,7 +39,7 @@ export function mapColumns(header: readonly string[]): ColumnMap | { error: stri
       };
     }
   }
-  return { order, recipient };
+  return { order, recipient, width: header.length };
 }
 
 function truncate(text: string, max: number): string {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { type CsvError, parse } from 'csv-parse';
 import { UsageError } from '../errors.js';
-import { mapColumns } from './columns.js';
+import { type ColumnMap, mapColumns } from './columns.js';
 import { preview, rowSchema, type ValidRow } from './row-schema.js';
 
 /** One data row of the file, by the line it ends on (1 is the header). */
@@ -46,7 +46,7 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
     }),
   );
   const skipped: ParsedRow[] = [];
-  let columns: { order: number; recipient: number | undefined } | undefined;
+  let columns: ColumnMap | undefined;
   // csv-parse counts a CRLF inside a quoted cell as two lines: this many so far.
   let extraLines = 0;
   parser.on('skip', (error: CsvError) => {
@@ -100,13 +100,21 @@ export async function* readRows(input: string | Readable): AsyncGenerator<Parsed
   if (!columns) throw new UsageError(`${describe(input)}: the file is empty (no header row)`);
 }
 
-function toRow(
-  record: string[],
-  line: number,
-  columns: { order: number; recipient: number | undefined },
-): ParsedRow {
+function toRow(record: string[], line: number, columns: ColumnMap): ParsedRow {
   const orderCell = record[columns.order] ?? '';
   const recipientCell = columns.recipient === undefined ? '' : (record[columns.recipient] ?? '');
+  // More cells than the header means an unquoted comma somewhere: the cells after it have
+  // shifted, so neither the order nor the recipient can be trusted. Empty extras are harmless.
+  const extra = record.slice(columns.width).filter((cell) => cell.trim() !== '').length;
+  if (extra > 0) {
+    return {
+      line,
+      kind: 'rejected',
+      reason: `${record.length} cells where the header has ${columns.width}: quote any cell that contains a comma (a recipient is one address)`,
+      orderCell: preview(orderCell, 40),
+      recipientCell: preview(recipientCell, 80),
+    };
+  }
   const parsed = rowSchema.safeParse({ orderId: orderCell, recipient: recipientCell });
   if (parsed.success) {
     return {
