@@ -27,6 +27,15 @@ export interface BatchRecord {
 
 export type RegisterResult = 'queue' | 'already_sent' | 'settled';
 
+/** A page of a batch's failed and rejected rows. */
+export interface ProblemPage {
+  readonly rows: RowRecord[];
+  /** Failed and rejected rows in the batch. */
+  readonly total: number;
+  /** The `after` line of the next page; null when this page is the last. */
+  readonly next: number | null;
+}
+
 /** Sends, failures and 429s of a batch per 10-second bucket. */
 export interface TimelinePoint {
   readonly at: number;
@@ -328,10 +337,22 @@ export class BatchStore {
     return reopened;
   }
 
-  /** The first `limit` failed and rejected rows, by line. */
-  async problems(batchId: string, limit = 500): Promise<RowRecord[]> {
-    const lines = await this.redis.zrange(this.keys.batchProblems(batchId), 0, limit - 1);
-    return this.rowsAt(batchId, lines.map(Number));
+  /**
+   * Failed and rejected rows by line, a page at a time: up to `limit` rows after line `after`,
+   * how many there are in all, and the `after` of the next page (null on the last one).
+   */
+  async problems(batchId: string, after = 0, limit = 100): Promise<ProblemPage> {
+    const key = this.keys.batchProblems(batchId);
+    const [lines, total] = await Promise.all([
+      this.redis.zrangebyscore(key, `(${after}`, '+inf', 'LIMIT', 0, limit + 1),
+      this.redis.zcard(key),
+    ]);
+    const page = lines.slice(0, limit).map(Number);
+    return {
+      rows: await this.rowsAt(batchId, page),
+      total,
+      next: lines.length > limit ? (page.at(-1) ?? null) : null,
+    };
   }
 
   /** Failed and rejected rows in chunks, read before any of them changes. */

@@ -1,5 +1,4 @@
-import type { RowRecord } from '../batches/row-record.js';
-import type { BatchRecord, TimelinePoint } from '../batches/store.js';
+import type { BatchRecord, ProblemPage, TimelinePoint } from '../batches/store.js';
 import { sustainedRate } from '../limits/adaptive.js';
 import { type LaneStats, readLaneStats } from '../limits/lane-limiter.js';
 import { withMargin } from '../limits/windows.js';
@@ -19,8 +18,8 @@ export interface BatchView extends BatchRecord {
 export interface BatchDetail extends BatchView {
   readonly lanes: Record<Lane, LaneStats & { readonly effectiveRatePerSecond: number | null }>;
   readonly timeline: TimelinePoint[];
-  /** Failed and rejected rows, first 500 by line. */
-  readonly problems: RowRecord[];
+  /** The first page of failed and rejected rows; `GET …/problems` gives the others. */
+  readonly problems: ProblemPage;
 }
 
 export async function batchView(runtime: Runtime, batch: BatchRecord): Promise<BatchView> {
@@ -51,7 +50,7 @@ export async function batchDetail(runtime: Runtime, batch: BatchRecord): Promise
   const [view, timeline, problems, lanes] = await Promise.all([
     batchView(runtime, batch),
     runtime.store.timeline(batch.id),
-    runtime.store.problems(batch.id, 500),
+    runtime.store.problems(batch.id),
     laneViews(runtime),
   ]);
   return { ...view, lanes, timeline, problems };

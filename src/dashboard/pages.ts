@@ -56,7 +56,8 @@ export function batchPage(batchId: string, readOnly: boolean): string {
 <svg id="chart" viewBox="0 0 600 160" preserveAspectRatio="none" role="img" aria-label="sends and 429s per 10 seconds"></svg>
 <p class="legend"><span class="sent">■ sent</span> <span class="failed">■ failed</span> <span class="limited">■ 429</span> per 10 s</p>
 <p class="actions"><a id="report" class="button">Download report (CSV)</a> <button id="retry" type="button">Retry failed rows</button> <span id="retry-result"></span></p>
-<h2>Failed and rejected rows</h2>
+<h2>Failed and rejected rows <small id="problems-total"></small></h2>
+<p class="pager"><button id="problems-first" type="button">First page</button> <span id="problems-range" class="muted"></span> <button id="problems-next" type="button">Next page</button></p>
 <table class="problems"><thead><tr><th>Line</th><th>Order</th><th>Recipient</th><th>Status</th><th>HTTP</th><th>Error</th><th>Message</th></tr></thead><tbody id="problems"></tbody></table>`,
     { page: 'batch', batch: batchId, readonly: String(readOnly) },
   );
@@ -75,7 +76,7 @@ td .progress{width:140px;display:inline-block;vertical-align:middle}
 .muted{color:#5a6372}svg{width:100%;height:160px;background:#fff}
 .legend .sent{color:#2e7d32}.legend .failed{color:#c62828}.legend .limited{color:#ef6c00}
 .button,button{background:#1d2330;color:#fff;border:0;padding:6px 12px;border-radius:4px;text-decoration:none;cursor:pointer}
-button[disabled]{opacity:.4}
+button[disabled]{opacity:.4}.pager{display:flex;gap:12px;align-items:center}
 `;
 
 export const APP_JS = `
@@ -118,6 +119,24 @@ function chart(points) {
     }
   });
 }
+// The page of problems on show: rows after this line (0: the first page), kept across refreshes.
+let problemsAfter = 0;
+let problemsNext = null;
+const problemsPath = () => '/api/batches/' + encodeURIComponent(document.body.dataset.batch) + '/problems?after=' + problemsAfter;
+function showProblems(p) {
+  problemsNext = p.next;
+  document.getElementById('problems-total').textContent = '(' + p.total + ')';
+  document.getElementById('problems-range').textContent = p.rows.length ? 'lines ' + p.rows[0].line + '–' + p.rows[p.rows.length - 1].line + ' of ' + p.total + ' rows' : '';
+  document.getElementById('problems-first').disabled = problemsAfter === 0;
+  document.getElementById('problems-next').disabled = p.next === null;
+  document.getElementById('problems').replaceChildren(...p.rows.map((r) => {
+    const tr = el('tr'); tr.append(el('td', r.line), el('td', r.orderId), el('td', r.recipient), el('td', r.status), el('td', r.httpStatus ?? ''), el('td', r.errorCode ?? ''), el('td', r.errorMessage ?? '')); return tr;
+  }));
+}
+async function turnProblems(after) {
+  problemsAfter = after;
+  showProblems(await api(problemsPath()));
+}
 async function batch() {
   const id = document.body.dataset.batch;
   const b = await api('/api/batches/' + encodeURIComponent(id));
@@ -130,9 +149,7 @@ async function batch() {
   document.getElementById('count-429').textContent = b.rateLimited;
   document.getElementById('lanes').textContent = Object.entries(b.lanes).map(([name, l]) => name + ' lane: ' + (l.halt ? 'STOPPED (' + l.halt.reason + ')' : l.pausedUntil > Date.now() ? 'paused after a 429' : 'running') + ', ' + (l.effectiveRatePerSecond === null ? 'no limit' : l.effectiveRatePerSecond + ' req/s') + (l.adaptive ? ', adapted to ' + l.adaptive.max + ' per ' + l.adaptive.windowMs + ' ms' : '')).join(' · ');
   chart(b.timeline);
-  document.getElementById('problems').replaceChildren(...b.problems.map((r) => {
-    const tr = el('tr'); tr.append(el('td', r.line), el('td', r.orderId), el('td', r.recipient), el('td', r.status), el('td', r.httpStatus ?? ''), el('td', r.errorCode ?? ''), el('td', r.errorMessage ?? '')); return tr;
-  }));
+  showProblems(problemsAfter === 0 ? b.problems : await api(problemsPath()));
   const retry = document.getElementById('retry');
   retry.disabled = readOnly || b.counts.failed === 0;
   if (b.state !== 'done') setTimeout(batch, 2000);
@@ -145,6 +162,8 @@ if (page === 'batch') {
     try { const r = await api('/api/batches/' + encodeURIComponent(id) + '/retry', { method: 'POST' }); out.textContent = r.requeued + ' rows queued again'; batch(); }
     catch (e) { out.textContent = e.message; }
   });
+  document.getElementById('problems-next').addEventListener('click', () => { if (problemsNext !== null) turnProblems(problemsNext).catch(() => {}); });
+  document.getElementById('problems-first').addEventListener('click', () => { turnProblems(0).catch(() => {}); });
   batch().catch((e) => { document.getElementById('progress-text').textContent = e.message; });
 } else if (page === 'overview') {
   overview().catch((e) => { document.getElementById('batches').textContent = e.message; });

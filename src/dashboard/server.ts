@@ -7,7 +7,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { LANES } from '../queue/lanes.js';
 import type { Runtime } from '../runtime.js';
 import { isAuthorized } from './auth.js';
-import { batchReport, createBatch, getBatch, listBatches, retryBatch } from './handlers/batches.js';
+import {
+  batchProblems,
+  batchReport,
+  createBatch,
+  getBatch,
+  listBatches,
+  retryBatch,
+} from './handlers/batches.js';
 import { errorResult, type HandlerResult } from './http.js';
 import { createMetrics } from './metrics.js';
 import { APP_CSS, APP_JS, batchPage, overviewPage } from './pages.js';
@@ -100,6 +107,11 @@ export async function buildDashboard(
   });
   app.get<{ Params: { id: string } }>('/api/batches/:id', async (request, reply) =>
     send(reply, await getBatch(runtime, request.params.id)),
+  );
+  app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>(
+    '/api/batches/:id/problems',
+    async (request, reply) =>
+      send(reply, await batchProblems(runtime, request.params.id, request.query)),
   );
   app.get<{ Params: { id: string } }>('/api/batches/:id/report.csv', async (request, reply) =>
     send(reply, await batchReport(runtime, request.params.id)),

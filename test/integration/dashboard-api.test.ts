@@ -26,6 +26,7 @@ const ROUTES: [string, string][] = [
   ['GET', '/api/batches'],
   ['GET', '/api/batches/b1'],
   ['GET', '/api/batches/b1/report.csv'],
+  ['GET', '/api/batches/b1/problems'],
   ['POST', '/api/batches'],
   ['POST', '/api/batches/b1/retry'],
   ['GET', '/metrics'],
@@ -203,7 +204,50 @@ describe('the dashboard API, on a real Redis', () => {
     expect(body).toMatchObject({ id: 'b1', state: 'done', progress: 1, etaSeconds: 0 });
     expect(body.lanes.throttled).toHaveProperty('effectiveRatePerSecond');
     expect(body.timeline.length).toBeGreaterThan(0);
-    expect(body.problems.map((p: { line: number }) => p.line)).toEqual([4, 6]);
+    expect(body.problems.rows.map((p: { line: number }) => p.line)).toEqual([4, 6]);
+    expect(body.problems).toMatchObject({ total: 2, next: null });
+  });
+
+  it('pages through every failed and rejected row, in line order', async () => {
+    const rows = Array.from({ length: 250 }, (_, i) => `x${i},a${i}@example.com\n`);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/batches?batch=many',
+      headers: { ...bearer, 'content-type': 'text/csv' },
+      payload: `order_id,recipient_email\n${rows.join('')}`,
+    });
+    expect(created.statusCode).toBe(201);
+    const lines: number[] = [];
+    const pages: unknown[] = [];
+    for (let after: number | null = 0; after !== null; ) {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/batches/many/problems?after=${after}&limit=100`,
+        headers: bearer,
+      });
+      expect(res.statusCode).toBe(200);
+      const page = res.json();
+      expect(page.total).toBe(250);
+      lines.push(...page.rows.map((r: { line: number }) => r.line));
+      pages.push(page.rows.length);
+      after = page.next;
+    }
+    expect(pages).toEqual([100, 100, 50]);
+    expect(lines).toEqual(Array.from({ length: 250 }, (_, i) => i + 2));
+    for (const query of ['after=-1', 'after=x', 'limit=0', 'limit=1001', 'limit=2.5']) {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/batches/many/problems?${query}`,
+        headers: bearer,
+      });
+      expect(res.statusCode, query).toBe(400);
+    }
+    const missing = await app.inject({
+      method: 'GET',
+      url: '/api/batches/nope/problems',
+      headers: bearer,
+    });
+    expect(missing.statusCode).toBe(404);
   });
 
   it('exposes Prometheus metrics', async () => {

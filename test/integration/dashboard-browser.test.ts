@@ -121,4 +121,34 @@ describe('the batch page in a real browser', () => {
     await expect.poll(() => page.textContent('#batches')).toContain('browser-1');
     await context.close();
   });
+
+  it('pages through the failed and rejected rows', async () => {
+    const rows = Array.from({ length: 150 }, (_, i) => `bad${i},r${i}@example.com`);
+    const created = await fetch(`${base}/api/batches?batch=browser-pages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/csv' },
+      body: `order_id,recipient_email\n${rows.join('\n')}\n`,
+    });
+    expect(created.status).toBe(201);
+    const context = await browser.newContext({
+      httpCredentials: { username: 'ops', password: TOKEN },
+    });
+    const page = await context.newPage();
+    await page.goto(`${base}/batches/browser-pages`);
+    await expect.poll(() => page.textContent('#problems-total')).toBe('(150)');
+    const firstLines = () =>
+      page.$$eval('#problems tr td:first-child', (c) => c.map((td) => td.textContent));
+    expect(await page.textContent('#problems-range')).toBe('lines 2–101 of 150 rows');
+    expect(await firstLines()).toHaveLength(100);
+    expect(await page.isDisabled('#problems-first')).toBe(true);
+
+    await page.click('#problems-next');
+    await expect.poll(() => page.textContent('#problems-range')).toBe('lines 102–151 of 150 rows');
+    expect(await firstLines()).toHaveLength(50);
+    expect(await page.isDisabled('#problems-next')).toBe(true);
+
+    await page.click('#problems-first');
+    await expect.poll(() => page.textContent('#problems-range')).toBe('lines 2–101 of 150 rows');
+    await context.close();
+  });
 });

@@ -24,6 +24,23 @@ export async function getBatch(runtime: Runtime, id: string): Promise<HandlerRes
   return withBatch(runtime, id, async (batch) => ok(await batchDetail(runtime, batch)));
 }
 
+/** GET /api/batches/:id/problems?after=LINE&limit=N: failed and rejected rows, a page at a time. */
+export async function batchProblems(
+  runtime: Runtime,
+  id: string,
+  query: { after?: string | undefined; limit?: string | undefined },
+): Promise<HandlerResult> {
+  const after = Number(query.after ?? 0);
+  const limit = Number(query.limit ?? 100);
+  if (!Number.isSafeInteger(after) || after < 0)
+    return errorResult(400, 'invalid_after', 'after must be a line number (0 for the first page)');
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000)
+    return errorResult(400, 'invalid_limit', 'limit must be between 1 and 1000');
+  return withBatch(runtime, id, async (batch) =>
+    ok(await runtime.store.problems(batch.id, after, limit)),
+  );
+}
+
 /** GET /api/batches/:id/report.csv */
 export async function batchReport(runtime: Runtime, id: string): Promise<HandlerResult> {
   return withBatch(runtime, id, async (batch) => {
