@@ -226,9 +226,9 @@ describe('the dashboard API, on a real Redis', () => {
         headers: bearer,
       });
       expect(res.statusCode).toBe(200);
-      const page = res.json();
+      const page: { total: number; rows: { line: number }[]; next: number | null } = res.json();
       expect(page.total).toBe(250);
-      lines.push(...page.rows.map((r: { line: number }) => r.line));
+      lines.push(...page.rows.map((r) => r.line));
       pages.push(page.rows.length);
       after = page.next;
     }

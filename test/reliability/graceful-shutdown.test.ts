@@ -1,44 +1,21 @@
-import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.js';
+import { describe, expect, it } from 'vitest';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { csv, waitForBatch } from '../helpers/batch.js';
-import { startWorkerProcess, stopProcess } from '../helpers/cli.js';
-import { dropPrefix, redisUrl, testConfig, testPrefix } from '../helpers/redis.js';
+import { workerRig } from '../helpers/worker-rig.js';
 import { recordFigures } from './figures.js';
 
-const KEY = 'shutdown-test-key';
 const ROWS = 300;
 const GRACE_MS = 5_000;
 
 describe('SIGTERM during a batch', () => {
-  let sim: Simulator;
-  let runtime: Runtime;
-  let worker: ChildProcess | undefined;
-  const prefix = testPrefix('shutdown');
-
-  beforeAll(async () => {
-    // Slow answers, so that the signal always finds requests in flight.
-    sim = await startSimulator({ apiKey: KEY, limits: [], latencyMs: 400 });
-    runtime = await openRuntime(testConfig({ SEAL_PREFIX: prefix }), silentLogger());
-  });
-  afterAll(async () => {
-    if (worker) await stopProcess(worker, 'SIGKILL');
-    await dropPrefix(runtime.redis, prefix);
-    await runtime.close();
-    await sim.close();
-  });
+  // Slow answers, so that the signal always finds requests in flight.
+  const rig = workerRig('shutdown', { latencyMs: 400 });
 
   it('finishes the calls in flight, keeps the rest queued, exits 0, and a restart sends no duplicate', async () => {
+    const { runtime, sim } = rig;
     const env = {
-      REDIS_URL: redisUrl(),
-      SEAL_PREFIX: prefix,
-      CERTCENTRAL_API_KEY: KEY,
-      CERTCENTRAL_BASE_URL: sim.baseUrl,
       SEAL_LIMITS: 'none',
       SEAL_CONCURRENCY: '8',
       SEAL_SHUTDOWN_GRACE_MS: String(GRACE_MS),
@@ -51,23 +28,21 @@ describe('SIGTERM during a batch', () => {
       source: 't',
     });
 
-    worker = await startWorkerProcess(env);
+    await rig.startWorker(env);
     await sleep(1_500);
     const { inFlight: inFlightAtSignal, requests: requestsAtSignal } = sim.stats();
     const signalledAt = Date.now();
-    const code = await stopProcess(worker);
+    const code = await rig.stopWorker();
     const exitMs = Date.now() - signalledAt;
     const requestsAfterSignal = sim.stats().requests - requestsAtSignal;
-    worker = undefined;
 
     const afterStop = await runtime.store.get('term');
     const deliveredAtStop = sim.deliveries().length;
     const active = await Promise.all(LANES.map((lane) => runtime.queues[lane].getActiveCount()));
 
-    worker = await startWorkerProcess(env);
+    await rig.startWorker(env);
     const batch = await waitForBatch(runtime, 'term', 60_000);
-    await stopProcess(worker);
-    worker = undefined;
+    await rig.stopWorker();
     const deliveries = sim.deliveries().map((d) => d.orderId);
     const figures = {
       rows: ROWS,

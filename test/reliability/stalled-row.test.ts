@@ -1,47 +1,20 @@
-import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logger.js';
+import { describe, expect, it } from 'vitest';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
-import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { collect, csv, waitForBatch } from '../helpers/batch.js';
-import { startWorkerProcess, stopProcess } from '../helpers/cli.js';
-import { dropPrefix, redisUrl, testConfig, testPrefix } from '../helpers/redis.js';
+import { workerRig } from '../helpers/worker-rig.js';
 import { recordFigures } from './figures.js';
 
-const KEY = 'stall-test-key';
 const MAX_STALLS = 1;
 
 describe('a row whose job keeps dying with its worker', () => {
-  let sim: Simulator;
-  let runtime: Runtime;
-  const prefix = testPrefix('stall');
-  let worker: ChildProcess | undefined;
-
-  beforeAll(async () => {
-    // No answer comes back while the test runs: each worker dies with the request in flight.
-    sim = await startSimulator({ apiKey: KEY, limits: [], slowRate: 1, slowMs: 120_000 });
-    runtime = await openRuntime(testConfig({ SEAL_PREFIX: prefix }), silentLogger());
-  });
-  afterAll(async () => {
-    if (worker) await stopProcess(worker, 'SIGKILL');
-    await dropPrefix(runtime.redis, prefix);
-    await runtime.close();
-    await sim.close();
-  });
+  // No answer comes back while the test runs: each worker dies with the request in flight.
+  const rig = workerRig('stall', { slowRate: 1, slowMs: 120_000 });
 
   it('ends failed with the reason once it has stalled more than SEAL_MAX_STALLS times', async () => {
-    const env = {
-      REDIS_URL: redisUrl(),
-      SEAL_PREFIX: prefix,
-      CERTCENTRAL_API_KEY: KEY,
-      CERTCENTRAL_BASE_URL: sim.baseUrl,
-      SEAL_LIMITS: 'none',
-      SEAL_LOCK_MS: '500',
-      SEAL_MAX_STALLS: String(MAX_STALLS),
-    };
+    const { runtime, sim } = rig;
+    const env = { SEAL_LIMITS: 'none', SEAL_LOCK_MS: '500', SEAL_MAX_STALLS: String(MAX_STALLS) };
     await enqueueBatch(runtime, {
       input: csv('order_id,recipient_email\n42,poison@example.com\n43,\n'),
       batchId: 'stall',
@@ -51,18 +24,17 @@ describe('a row whose job keeps dying with its worker', () => {
     // Row 43 is answered never, like row 42; both die with each worker.
     const kills = MAX_STALLS + 1;
     for (let kill = 1; kill <= kills; kill++) {
-      worker = await startWorkerProcess(env);
+      await rig.startWorker(env);
       const deadline = Date.now() + 30_000;
       while (sim.stats().requests < kill * 2) {
         if (Date.now() > deadline) throw new Error(`no request in flight before kill ${kill}`);
         await sleep(20);
       }
-      await stopProcess(worker, 'SIGKILL');
+      await rig.stopWorker('SIGKILL');
     }
-    worker = await startWorkerProcess(env);
+    await rig.startWorker(env);
     const batch = await waitForBatch(runtime, 'stall', 60_000);
-    await stopProcess(worker);
-    worker = undefined;
+    await rig.stopWorker();
 
     const rows = await collect(runtime.store.rows('stall'));
     const active = await Promise.all(LANES.map((lane) => runtime.queues[lane].getActiveCount()));
