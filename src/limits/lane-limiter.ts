@@ -48,7 +48,7 @@ interface LaneCommands {
     log: string,
     state: string,
     ...args: (string | number)[]
-  ): Promise<[number, number, number]>;
+  ): Promise<[number, number, number, number]>;
   sealmailSettle(log: string, member: string): Promise<number>;
   sealmailPause(
     state: string,
@@ -75,6 +75,8 @@ export interface LaneLimiterOptions {
 export class LaneLimiter {
   private readonly commands: LaneCommands;
   private readonly ceiling: number;
+  /** When the latest pause this process has heard of ends, on this host's clock. */
+  private pausedUntil = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -99,7 +101,7 @@ export class LaneLimiter {
    */
   async reserve(member: string, sent?: SentMarker): Promise<Reservation> {
     const { windows, adaptive } = this.options;
-    const [granted, waitMs, at] = await this.commands.sealmailReserve(
+    const [granted, waitMs, at, pausedFor] = await this.commands.sealmailReserve(
       this.keys.laneLog(this.lane),
       this.keys.lane(this.lane),
       sent?.key ?? this.keys.lane(this.lane),
@@ -110,6 +112,7 @@ export class LaneLimiter {
       sent?.field ?? '',
       ...windows.flatMap((w) => [w.max, w.windowMs]),
     );
+    this.heardOfPause(pausedFor);
     if (granted === 2) return { granted: false, alreadySent: true };
     return granted === 1 ? { granted: true, at } : { granted: false, waitMs };
   }
@@ -136,12 +139,25 @@ export class LaneLimiter {
       adaptive.windowMs,
       adaptive.decrease,
     );
+    this.heardOfPause(delayMs);
     return {
       delayMs,
       streak,
       started: started === 1,
       adaptiveMax: adaptiveMax > 0 ? adaptiveMax : undefined,
     };
+  }
+
+  /**
+   * What is left of the lane's pause after a 429, as this process last heard of it (from its
+   * own 429s and from every reservation): no round trip, so it can be asked just before a call.
+   */
+  pausedFor(): number {
+    return Math.max(0, this.pausedUntil - Date.now());
+  }
+
+  private heardOfPause(ms: number): void {
+    if (ms > 0) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
   }
 
   /** Stops every worker fetching from the lane for at least `ms`. */

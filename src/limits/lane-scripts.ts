@@ -24,18 +24,21 @@ end
 /**
  * RESERVE: KEYS log, state, sent-marker hash; ARGV member, adaptWindowMs, quietMs, ceiling,
  * sent-marker field ('' for no check), then max/len pairs. A row whose (order, recipient)
- * pair was sent meanwhile takes no slot: {2, 0, now}.
- * Grows the adaptive window for every quiet stretch since it last changed (dropping it once it
- * reaches the ceiling), then admits the request if every window, adaptive one included, has
- * room. Returns {1, 0, now} when admitted, {0, waitMs, now} when not.
+ * pair was sent meanwhile takes no slot: {2, 0, now, pausedFor}.
+ * Refuses while the lane is paused after a 429. Grows the adaptive window for every quiet
+ * stretch since it last changed (dropping it once it reaches the ceiling), then admits the
+ * request if every window, adaptive one included, has room. Returns {1, 0, now, 0} when
+ * admitted, {0, waitMs, now, pausedFor} when not; pausedFor is what is left of a pause.
  */
 export const RESERVE = `${NOW}
 local log, state = KEYS[1], KEYS[2]
 local member, adaptLen, quiet, ceiling = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or 0) > now / 1000 then return {2, 0, now} end
+local adapt = redis.call('HMGET', state, 'adaptMax', 'adaptAt', 'pausedUntil')
+local pausedFor = math.max(0, tonumber(adapt[3] or 0) - now)
+if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or 0) > now / 1000 then return {2, 0, now, pausedFor} end
+if pausedFor > 0 then return {0, pausedFor, now, pausedFor} end
 local windows = {}
 for i = 6, #ARGV, 2 do windows[#windows + 1] = {tonumber(ARGV[i]), tonumber(ARGV[i + 1])} end
-local adapt = redis.call('HMGET', state, 'adaptMax', 'adaptAt')
 local m = tonumber(adapt[1])
 if m then
   local at = tonumber(adapt[2])
@@ -64,10 +67,10 @@ for _, w in ipairs(windows) do
     if free > wait then wait = free end
   end
 end
-if wait > 0 then return {0, wait, now} end
+if wait > 0 then return {0, wait, now, 0} end
 redis.call('ZADD', log, now, member)
 redis.call('PEXPIRE', log, longest)
-return {1, 0, now}
+return {1, 0, now, 0}
 `;
 
 /** SETTLE: KEYS log; ARGV member. Re-stamps a finished request with the time of its answer. */

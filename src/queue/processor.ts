@@ -31,8 +31,13 @@ export interface ProcessorDeps {
    * are slots; a job waits here for one, so the queue's round trips overlap other calls.
    */
   readonly inFlight: LimitFunction;
-  /** True once the worker is closing: a job still waiting for a slot goes back unsent. */
-  readonly closing: () => boolean;
+  /**
+   * `closing` once the worker stops taking jobs: a job still waiting for a request slot goes
+   * back unsent. `cut` once the grace period is over and calls in flight were cut off: their
+   * jobs go back too, without counting an attempt (CertCentral may have sent them: at least
+   * once, as after a crash).
+   */
+  readonly shutdown: () => 'running' | 'closing' | 'cut';
   /** Called when CertCentral refuses the key: the caller stops every lane, everywhere. */
   readonly onHalt: (denied: Extract<Outcome, { kind: 'denied' }>) => Promise<void>;
 }
@@ -57,29 +62,33 @@ export function createProcessor(deps: ProcessorDeps) {
     const where = { sent: keys.sent(data.orderId, data.recipient), lane };
 
     const member = `${job.id}:${randomUUID()}`;
-    // The marker is checked just before the call: another batch may have sent this pair.
+    // The marker is checked again when the job starts: another batch may have sent this pair.
     const reserve = () => takeSlot(member, data.resend ? undefined : where.sent);
     // A paced lane takes its place in the windows once it holds a request slot, so that the
     // reservation is the send time. An unpaced lane (the marker and, after a 429, the adaptive
     // window) checks before it waits, and that round trip overlaps other calls.
     const early = deps.paced ? undefined : await reserve();
     const outcome = await deps.inFlight(async (): Promise<Outcome | 'already_sent'> => {
-      if (deps.closing()) {
-        // Fetched ahead and not started: back to the queue as it was, for the next worker.
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
+      // Fetched ahead and not started: back to the queue as it was, for the next worker.
+      if (deps.shutdown() !== 'running') await giveBack(job, token);
+      // Checked before it waited, it may have waited into a pause after a 429: it goes back.
+      if (early === 'granted' && limiter.pausedFor() > 0) throw new RateLimitError();
       const slot = early ?? (await reserve());
       if (slot === 'already_sent') return slot;
-      return deps.client.emailSeal(data.orderId, data.recipient);
+      try {
+        return await deps.client.emailSeal(data.orderId, data.recipient);
+      } finally {
+        // The request counts from its answer on, before the slot goes to the next job.
+        if (deps.paced) await limiter.settle(member);
+      }
     });
     if (outcome === 'already_sent') {
       await store.settle(data.batch, row(data, 'already_sent', 0), where, 0);
       log.info('already sent by an earlier batch: skipped');
       return { status: 'already_sent' };
     }
-    // Once the request slot is free: a later time only makes the windows stricter.
-    if (deps.paced) await limiter.settle(member);
+
+    if (outcome.kind === 'transient' && deps.shutdown() === 'cut') await giveBack(job, token);
 
     const attempts = job.attemptsMade + 1;
     switch (outcome.kind) {
@@ -172,6 +181,12 @@ export async function recordFailedJob(
   };
   const where = { sent: deps.keys.sent(data.orderId, data.recipient), lane: deps.lane };
   return deps.store.settle(data.batch, record, where, 0);
+}
+
+/** Returns an active job to the queue as it was, without counting an attempt. */
+async function giveBack(job: Job, token: string | undefined): Promise<never> {
+  await job.moveToWait(token);
+  throw new WaitingError();
 }
 
 function row(data: SealJob, status: 'sent' | 'already_sent', attempts: number): RowRecord {

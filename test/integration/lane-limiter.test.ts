@@ -158,6 +158,12 @@ describe('LaneLimiter on Redis', () => {
       for (let i = 0; i < 20; i++) expect((await l.reserve(`a${i}`)).granted).toBe(true);
       const pause = await l.pauseAfter429(undefined, 0);
       expect(pause.adaptiveMax).toBe(10);
+      // Nothing is admitted while the pause lasts, and this process knows how long it has left.
+      const refused = await l.reserve('during-pause');
+      expect(refused).toMatchObject({ granted: false });
+      expect('waitMs' in refused && refused.waitMs).toBeGreaterThan(pause.delayMs - 100);
+      expect(l.pausedFor()).toBeGreaterThan(pause.delayMs - 100);
+      await redis.hset(keys.lane('throttled'), 'pausedUntil', 0);
       await redis.del(keys.laneLog('throttled'));
       let admitted = 0;
       for (let i = 0; i < 15; i++) if ((await l.reserve(`b${i}`)).granted) admitted++;

@@ -99,6 +99,41 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     expect(sim.stats().peakInFlight).toBe(3);
   });
 
+  it('sends nothing while the lane is paused, not even jobs that checked before they waited', async () => {
+    await setup(
+      { latencyMs: 400 },
+      {
+        SEAL_CONCURRENCY: '2',
+        SEAL_PREFETCH: '6',
+        SEAL_BACKOFF_BASE_MS: '1500',
+        SEAL_BACKOFF_MAX_MS: '1500',
+      },
+    );
+    const workers = await startLaneWorkers(runtime, ['direct']);
+    // Two requests in the storm, 200 ms apart: the first 429 pauses the lane while the second
+    // is still in flight; when it comes back, jobs fetched ahead are waiting for its slot.
+    sim.storm(300);
+    await enqueueBatch(runtime, { input: csv('order_id\n1\n'), batchId: 'paused', source: 't' });
+    await sleep(200);
+    const more = Array.from({ length: 20 }, (_, i) => `${i + 2}\n`).join('');
+    await enqueueBatch(runtime, {
+      input: csv(`order_id\n1\n${more}`),
+      batchId: 'paused',
+      source: 't',
+    });
+    const batch = await waitForBatch(runtime, 'paused');
+    await workers.close();
+
+    expect(batch.counts).toMatchObject({ sent: 21, pending: 0 });
+    expect(sim.stats().byStatus['429']).toBeGreaterThanOrEqual(2);
+    const lane = await runtime.redis.hgetall(runtime.keys.lane('direct'));
+    const pauseEnd = Number(lane.pausedUntil);
+    const pauseStart = pauseEnd - Number(lane.lastPauseMs);
+    // A request that passed its check as the pause began may arrive just after it.
+    const during = sim.deliveries().filter((d) => d.at > pauseStart + 100 && d.at < pauseEnd);
+    expect(during).toEqual([]);
+  });
+
   it('does not count a 429 as an attempt, and pauses the lane until the storm passes', async () => {
     await setup({}, { SEAL_MAX_ATTEMPTS: '1', SEAL_BACKOFF_BASE_MS: '150' });
     sim.storm(700);
