@@ -17,6 +17,8 @@ export interface ClientOptions {
 export interface CertCentralClient {
   /** POSTs order/certificate/{id}/site-seal/email-seal; never throws for HTTP or network trouble. */
   emailSeal(orderId: OrderId, recipient: string | undefined): Promise<Outcome>;
+  /** Cuts off every request in flight: each ends as a transient `aborted` outcome. */
+  abortAll(): void;
   close(): void;
 }
 
@@ -33,14 +35,17 @@ export function createClient(options: ClientOptions): CertCentralClient {
     agent,
   });
 
+  let aborter = new AbortController();
+
   return {
     async emailSeal(orderId, recipient) {
       const id = assertOrderId(orderId);
+      const { signal } = aborter;
       try {
-        const response = await http.post(
-          `order/certificate/${id}/site-seal/email-seal`,
-          recipient === undefined ? {} : { json: { recipient_email: recipient } },
-        );
+        const response = await http.post(`order/certificate/${id}/site-seal/email-seal`, {
+          ...(recipient === undefined ? {} : { json: { recipient_email: recipient } }),
+          signal,
+        });
         return classify({
           status: response.statusCode,
           body: response.body,
@@ -48,9 +53,14 @@ export function createClient(options: ClientOptions): CertCentralClient {
         });
       } catch (error) {
         // got attaches the request options (headers included) to its errors: keep only the code.
+        if (signal.aborted) return networkFailure('aborted', 'request cut off at shutdown');
         if (error instanceof RequestError) return networkFailure(error.code, describe(error));
         return networkFailure(undefined, error instanceof Error ? error.message : String(error));
       }
+    },
+    abortAll() {
+      aborter.abort();
+      aborter = new AbortController();
     },
     close() {
       agent.http.destroy();

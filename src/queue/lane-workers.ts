@@ -72,7 +72,7 @@ export async function startLaneWorkers(
 
   const workers: Worker[] = [];
   const recordings = new Set<Promise<void>>();
-  let closing = false;
+  let shutdown: 'running' | 'closing' | 'cut' = 'running';
   for (const lane of lanes) {
     const processor = createProcessor({
       lane,
@@ -84,7 +84,7 @@ export async function startLaneWorkers(
       limiter: limiters[lane],
       paced: config.limits[lane].length > 0,
       inFlight: pLimit(config.concurrency),
-      closing: () => closing,
+      shutdown: () => shutdown,
       onHalt: async (denied) => {
         signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
       },
@@ -138,14 +138,17 @@ export async function startLaneWorkers(
   return {
     halted,
     async close() {
-      closing = true;
+      shutdown = 'closing';
       const graceful = Promise.all(workers.map((w) => w.close()));
+      // BullMQ's close waits for every job in progress; past the grace period the calls still
+      // in flight are cut off, and their jobs go back to the queue.
       const timer = setTimeout(() => {
         logger.warn(
           { graceMs: config.shutdownGraceMs },
-          'grace period over: releasing in-flight jobs',
+          'grace period over: cutting off the calls in flight, their jobs go back to the queue',
         );
-        for (const w of workers) void w.close(true);
+        shutdown = 'cut';
+        client.abortAll();
       }, config.shutdownGraceMs);
       try {
         await graceful;

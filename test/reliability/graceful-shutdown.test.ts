@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
-import { csv, waitForBatch } from '../helpers/batch.js';
+import { collect, csv, waitForBatch } from '../helpers/batch.js';
 import { workerRig } from '../helpers/worker-rig.js';
 import { recordFigures } from './figures.js';
 
@@ -69,5 +69,62 @@ describe('SIGTERM during a batch', () => {
     expect(figures.activeAfterStop).toBe(0);
     expect(batch.counts).toMatchObject({ sent: ROWS, pending: 0 });
     expect(figures.duplicates).toBe(0);
+  });
+});
+
+describe('SIGTERM with calls that outlast the grace period', () => {
+  // Every answer takes 10 s; CertCentral has sent the email when the request arrives.
+  const rig = workerRig('cutoff', { slowRate: 1, slowMs: 10_000 });
+  const CUT_GRACE_MS = 300;
+
+  it('cuts them off when the grace period ends, exits 0, and a restart loses nothing', async () => {
+    const { runtime, sim } = rig;
+    const env = { SEAL_LIMITS: 'none', SEAL_SHUTDOWN_GRACE_MS: String(CUT_GRACE_MS) };
+    const lines = ['order_id,recipient_email'];
+    for (let id = 1; id <= 40; id++) lines.push(`${id},${id % 2 ? `k${id}@example.com` : ''}`);
+    await enqueueBatch(runtime, {
+      input: csv(`${lines.join('\n')}\n`),
+      batchId: 'cut',
+      source: 't',
+    });
+
+    await rig.startWorker(env);
+    const deadline = Date.now() + 20_000;
+    while (sim.stats().inFlight < 16 && Date.now() < deadline) await sleep(20);
+    const inFlightAtSignal = sim.stats().inFlight;
+    const signalledAt = Date.now();
+    const code = await rig.stopWorker();
+    const exitMs = Date.now() - signalledAt;
+    const afterStop = await runtime.store.get('cut');
+    const active = await Promise.all(LANES.map((lane) => runtime.queues[lane].getActiveCount()));
+
+    sim.configure({ slowRate: 0 });
+    await rig.startWorker(env);
+    const batch = await waitForBatch(runtime, 'cut', 60_000);
+    await rig.stopWorker();
+    const rows = await collect(runtime.store.rows('cut'));
+    const deliveries = sim.deliveries().map((d) => d.orderId);
+    const figures = {
+      rows: 40,
+      graceMs: CUT_GRACE_MS,
+      inFlightAtSignal,
+      exitCode: code,
+      exitMs,
+      activeAfterStop: active.reduce((a, b) => a + b, 0),
+      duplicates: deliveries.length - new Set(deliveries).size,
+      maxAttempts: Math.max(...rows.map((r) => r.attempts ?? 0)),
+    };
+    recordFigures('grace-cutoff', figures);
+
+    expect(inFlightAtSignal).toBe(16);
+    expect(code).toBe(0);
+    // Well before the 10 s answers: the calls were cut off, not waited for.
+    expect(exitMs).toBeLessThan(CUT_GRACE_MS + 3_000);
+    expect(afterStop?.counts).toMatchObject({ sent: 0, failed: 0, pending: 40 });
+    expect(figures.activeAfterStop).toBe(0);
+    expect(batch.counts).toMatchObject({ sent: 40, failed: 0, pending: 0 });
+    // A cut-off call is not an attempt; CertCentral had sent those, so they are sent again.
+    expect(figures.maxAttempts).toBe(1);
+    expect(figures.duplicates).toBeLessThanOrEqual(inFlightAtSignal);
   });
 });
