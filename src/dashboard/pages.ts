@@ -135,7 +135,8 @@ function showProblems(p) {
 }
 async function turnProblems(after) {
   problemsAfter = after;
-  showProblems(await api(problemsPath()));
+  const problems = await api(problemsPath());
+  if (after === problemsAfter) showProblems(problems);
 }
 async function batch() {
   const id = document.body.dataset.batch;
@@ -149,7 +150,10 @@ async function batch() {
   document.getElementById('count-429').textContent = b.rateLimited;
   document.getElementById('lanes').textContent = Object.entries(b.lanes).map(([name, l]) => name + ' lane: ' + (l.halt ? 'STOPPED (' + l.halt.reason + ')' : l.pausedUntil > Date.now() ? 'paused after a 429' : 'running') + ', ' + (l.effectiveRatePerSecond === null ? 'no limit' : l.effectiveRatePerSecond + ' req/s') + (l.adaptive ? ', adapted to ' + l.adaptive.max + ' per ' + l.adaptive.windowMs + ' ms' : '')).join(' · ');
   chart(b.timeline);
-  showProblems(problemsAfter === 0 ? b.problems : await api(problemsPath()));
+  const shown = problemsAfter;
+  const problems = shown === 0 ? b.problems : await api(problemsPath());
+  // A page turned while this refresh was on its way wins.
+  if (shown === problemsAfter) showProblems(problems);
   const retry = document.getElementById('retry');
   retry.disabled = readOnly || b.counts.failed === 0;
   if (b.state !== 'done') setTimeout(batch, 2000);

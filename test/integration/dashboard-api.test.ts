@@ -234,7 +234,16 @@ describe('the dashboard API, on a real Redis', () => {
     }
     expect(pages).toEqual([100, 100, 50]);
     expect(lines).toEqual(Array.from({ length: 250 }, (_, i) => i + 2));
-    for (const query of ['after=-1', 'after=x', 'limit=0', 'limit=1001', 'limit=2.5']) {
+    for (const query of [
+      'after=-1',
+      'after=x',
+      'after=',
+      'after=1e3',
+      'after=0x10',
+      'limit=0',
+      'limit=1001',
+      'limit=2.5',
+    ]) {
       const res = await app.inject({
         method: 'GET',
         url: `/api/batches/many/problems?${query}`,

@@ -12,7 +12,7 @@ const KILLS = 5;
 describe('a worker killed with SIGKILL in the middle of a batch', () => {
   const rig = workerRig('crash', { latencyMs: 40 });
 
-  it('loses no row, re-sends at most what was in flight, and leaves no job stuck', async () => {
+  it('loses no row, re-sends at most the jobs active at the kills, and leaves no job stuck', async () => {
     const { runtime, sim } = rig;
     const env = {
       SEAL_LIMITS: '80/1s',
@@ -32,11 +32,13 @@ describe('a worker killed with SIGKILL in the middle of a batch', () => {
 
     // Jobs active at a kill: requests in flight, answers not recorded yet, jobs fetched ahead.
     const activeAtKills: number[] = [];
+    const requestsInFlightAtKills: number[] = [];
     await rig.startWorker(env);
     for (let kill = 0; kill < KILLS; kill++) {
       await sleep(600 + Math.random() * 900);
       const active = await Promise.all(LANES.map((lane) => runtime.queues[lane].getActiveCount()));
       activeAtKills.push(active.reduce((a, b) => a + b, 0));
+      requestsInFlightAtKills.push(sim.stats().inFlight);
       await rig.stopWorker('SIGKILL');
       await rig.startWorker(env);
     }
@@ -53,6 +55,7 @@ describe('a worker killed with SIGKILL in the middle of a batch', () => {
       kills: KILLS,
       activeAtKills,
       activeTotal: activeAtKills.reduce((a, b) => a + b, 0),
+      requestsInFlightAtKills,
       deliveries: deliveries.length,
       duplicates,
       lost,

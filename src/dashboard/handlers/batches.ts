@@ -30,11 +30,13 @@ export async function batchProblems(
   id: string,
   query: { after?: string | undefined; limit?: string | undefined },
 ): Promise<HandlerResult> {
-  const after = Number(query.after ?? 0);
-  const limit = Number(query.limit ?? 100);
-  if (!Number.isSafeInteger(after) || after < 0)
+  const digits = (text: string | undefined, fallback: number) =>
+    text === undefined ? fallback : /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  const after = digits(query.after, 0);
+  const limit = digits(query.limit, 100);
+  if (Number.isNaN(after))
     return errorResult(400, 'invalid_after', 'after must be a line number (0 for the first page)');
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000)
+  if (Number.isNaN(limit) || limit < 1 || limit > 1_000)
     return errorResult(400, 'invalid_limit', 'limit must be between 1 and 1000');
   return withBatch(runtime, id, async (batch) =>
     ok(await runtime.store.problems(batch.id, after, limit)),
