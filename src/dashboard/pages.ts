@@ -126,7 +126,8 @@ const problemsPath = () => '/api/batches/' + encodeURIComponent(document.body.da
 function showProblems(p) {
   problemsNext = p.next;
   document.getElementById('problems-total').textContent = '(' + p.total + ')';
-  document.getElementById('problems-range').textContent = p.rows.length ? 'lines ' + p.rows[0].line + '–' + p.rows[p.rows.length - 1].line + ' of ' + p.total + ' rows' : '';
+  const first = p.rows.length ? p.rows[0].line : 0, last = p.rows.length ? p.rows[p.rows.length - 1].line : 0;
+  document.getElementById('problems-range').textContent = !p.rows.length ? '' : (first === last ? 'line ' + first : 'lines ' + first + '–' + last) + ' (' + p.rows.length + ' of ' + p.total + ')';
   document.getElementById('problems-first').disabled = problemsAfter === 0;
   document.getElementById('problems-next').disabled = p.next === null;
   document.getElementById('problems').replaceChildren(...p.rows.map((r) => {

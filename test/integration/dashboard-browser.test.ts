@@ -138,17 +138,17 @@ describe('the batch page in a real browser', () => {
     await expect.poll(() => page.textContent('#problems-total')).toBe('(150)');
     const firstLines = () =>
       page.$$eval('#problems tr td:first-child', (c) => c.map((td) => td.textContent));
-    expect(await page.textContent('#problems-range')).toBe('lines 2–101 of 150 rows');
+    expect(await page.textContent('#problems-range')).toBe('lines 2–101 (100 of 150)');
     expect(await firstLines()).toHaveLength(100);
     expect(await page.isDisabled('#problems-first')).toBe(true);
 
     await page.click('#problems-next');
-    await expect.poll(() => page.textContent('#problems-range')).toBe('lines 102–151 of 150 rows');
+    await expect.poll(() => page.textContent('#problems-range')).toBe('lines 102–151 (50 of 150)');
     expect(await firstLines()).toHaveLength(50);
     expect(await page.isDisabled('#problems-next')).toBe(true);
 
     await page.click('#problems-first');
-    await expect.poll(() => page.textContent('#problems-range')).toBe('lines 2–101 of 150 rows');
+    await expect.poll(() => page.textContent('#problems-range')).toBe('lines 2–101 (100 of 150)');
     await context.close();
   });
 });
