@@ -145,7 +145,10 @@ describe('the dashboard API, on a real Redis', () => {
       payload: 'name,email\nx,y@example.com\n',
     });
     expect(res.statusCode).toBe(400);
-    expect(res.json().errors[0].code).toBe('invalid_csv');
+    expect(res.json().errors[0]).toMatchObject({
+      code: 'invalid_csv',
+      message: expect.stringMatching(/^no order id column/),
+    });
     expect(
       (await app.inject({ method: 'GET', url: '/api/batches/bad', headers: bearer })).statusCode,
     ).toBe(404);

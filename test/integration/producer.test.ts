@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBatch } from '../../src/dashboard/handlers/batches.js';
 import { silentLogger } from '../../src/logger.js';
 import { jobIdFor } from '../../src/queue/keys.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
@@ -80,6 +84,58 @@ describe('enqueueBatch', () => {
     expect(resent).toMatchObject({ queued: { throttled: 2, direct: 1 }, alreadySent: 0 });
     const job = await runtime.queues.throttled.getJob(jobIdFor('b3', 2));
     expect(job?.data.resend).toBe(true);
+  });
+});
+
+describe('when Redis loses rows while a batch is queued', () => {
+  const ROWS = 20_000;
+  let runtime: Runtime;
+  const prefix = testPrefix('lost');
+  const text = `order_id\n${Array.from({ length: ROWS }, (_, i) => `${i + 1}\n`).join('')}`;
+  beforeAll(async () => {
+    runtime = await openRuntime(testConfig({ SEAL_PREFIX: prefix }), silentLogger());
+  });
+  afterAll(async () => {
+    await dropPrefix(runtime.redis, prefix);
+    await runtime.close();
+  });
+
+  /**
+   * What a Redis restarted from an AOF missing its last second looks like to the producer: the
+   * batch's record and rows written so far are gone while it goes on queueing.
+   */
+  async function loseRowsWhileQueueing(batchId: string, enqueue: () => Promise<unknown>) {
+    const keys = runtime.keys;
+    let lost = false;
+    const loser = (async () => {
+      while (Number((await runtime.redis.hget(keys.batch(batchId), 'total')) ?? 0) < 2_000) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await runtime.redis.del(keys.batch(batchId), keys.batchRows(batchId));
+      lost = true;
+    })();
+    await enqueue();
+    await loser;
+    expect(lost).toBe(true);
+    const batch = await runtime.store.get(batchId);
+    expect(batch?.total).toBe(ROWS);
+    expect(batch?.counts.pending).toBe(ROWS);
+    expect(await runtime.redis.hlen(keys.batchRows(batchId))).toBe(ROWS);
+  }
+
+  it('reads a file again and restores every row', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sealmail-lost-')), 'orders.csv');
+    writeFileSync(file, text);
+    await loseRowsWhileQueueing('from-file', () =>
+      enqueueBatch(runtime, { input: file, batchId: 'from-file', source: 'f.csv' }),
+    );
+  });
+
+  it('restores every row of an upload too', async () => {
+    await loseRowsWhileQueueing('from-upload', async () => {
+      const result = await createBatch(runtime, { csv: csv(text), batchId: 'from-upload' });
+      expect(result.status).toBe(201);
+    });
   });
 });
 

@@ -1,4 +1,9 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { reportText } from '../../batches/report.js';
 import { retryFailed } from '../../batches/retry.js';
 import { UsageError } from '../../errors.js';
@@ -72,7 +77,11 @@ export interface CreateBatchInput {
   readonly resend?: boolean;
 }
 
-/** POST /api/batches: a CSV in, a queued batch out, with the rows it rejected. */
+/**
+ * POST /api/batches: a CSV in, a queued batch out, with the rows it rejected. The upload is
+ * saved to a private temporary file first, so that the producer can read it again if Redis
+ * loses rows while they are queued, as it does for a file.
+ */
 export async function createBatch(
   runtime: Runtime,
   input: CreateBatchInput,
@@ -85,18 +94,24 @@ export async function createBatch(
       'batch id must be 1 to 64 letters, digits, dots, dashes or underscores',
     );
   const source = (input.source ?? 'upload').replace(/[^\w .-]/g, '_').slice(0, 100) || 'upload';
+  const dir = await mkdtemp(join(tmpdir(), 'sealmail-upload-'));
+  const file = join(dir, 'upload.csv');
   try {
+    await pipeline(input.csv, createWriteStream(file, { mode: 0o600 }));
     const summary = await enqueueBatch(runtime, {
-      input: input.csv,
+      input: file,
       batchId,
       source,
       resend: input.resend ?? false,
     });
     return ok(summary, 201);
   } catch (error) {
+    // The file's name is ours, not the caller's: keep it out of the answer.
     if (error instanceof UsageError)
-      return errorResult(400, 'invalid_csv', error.message.replace(/^input: /, ''));
+      return errorResult(400, 'invalid_csv', error.message.replace(`${file}: `, ''));
     throw error;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
