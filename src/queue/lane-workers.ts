@@ -8,7 +8,7 @@ import { type LaneHalt, LaneLimiter } from '../limits/lane-limiter.js';
 import { formatWindows, withMargin } from '../limits/windows.js';
 import type { Runtime } from '../runtime.js';
 import { LANES, type Lane } from './lanes.js';
-import { createProcessor, recordFailedJob } from './processor.js';
+import { createProcessor, recordFailedJob, type WorkerState } from './processor.js';
 
 export interface LaneWorkers {
   /** Settles when a lane is stopped because CertCentral refused the key. */
@@ -72,7 +72,7 @@ export async function startLaneWorkers(
 
   const workers: Worker[] = [];
   const recordings = new Set<Promise<void>>();
-  let shutdown: 'running' | 'closing' | 'cut' = 'running';
+  let state: WorkerState = 'running';
   for (const lane of lanes) {
     const processor = createProcessor({
       lane,
@@ -84,8 +84,10 @@ export async function startLaneWorkers(
       limiter: limiters[lane],
       paced: config.limits[lane].length > 0,
       inFlight: pLimit(config.concurrency),
-      shutdown: () => shutdown,
+      state: () => state,
       onHalt: async (denied) => {
+        // Before any round trip: no job of this process starts another request.
+        if (state === 'running') state = 'halted';
         signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
       },
     });
@@ -138,7 +140,7 @@ export async function startLaneWorkers(
   return {
     halted,
     async close() {
-      shutdown = 'closing';
+      state = 'closing';
       const graceful = Promise.all(workers.map((w) => w.close()));
       // BullMQ's close waits for every job in progress; past the grace period the calls still
       // in flight are cut off, and their jobs go back to the queue.
@@ -147,7 +149,7 @@ export async function startLaneWorkers(
           { graceMs: config.shutdownGraceMs },
           'grace period over: cutting off the calls in flight, their jobs go back to the queue',
         );
-        shutdown = 'cut';
+        state = 'cut';
         client.abortAll();
       }, config.shutdownGraceMs);
       try {

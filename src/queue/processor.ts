@@ -32,15 +32,18 @@ export interface ProcessorDeps {
    */
   readonly inFlight: LimitFunction;
   /**
-   * `closing` once the worker stops taking jobs: a job still waiting for a request slot goes
-   * back unsent. `cut` once the grace period is over and calls in flight were cut off: their
-   * jobs go back too, without counting an attempt (CertCentral may have sent them: at least
-   * once, as after a crash).
+   * Unless `running`, a job still waiting for a request slot goes back unsent: `halted` once
+   * CertCentral refused the key (set before the lanes are stopped in Redis), `closing` once the
+   * worker stops taking jobs. `cut` once the grace period is over and calls in flight were cut
+   * off: their jobs go back too, without counting an attempt (CertCentral may have sent them:
+   * at least once, as after a crash).
    */
-  readonly shutdown: () => 'running' | 'closing' | 'cut';
+  readonly state: () => WorkerState;
   /** Called when CertCentral refuses the key: the caller stops every lane, everywhere. */
   readonly onHalt: (denied: Extract<Outcome, { kind: 'denied' }>) => Promise<void>;
 }
+
+export type WorkerState = 'running' | 'halted' | 'closing' | 'cut';
 
 /** What a processed job returns to BullMQ (kept small: it is stored with completed jobs). */
 export type JobResult = { status: 'sent' | 'already_sent'; http?: number };
@@ -69,14 +72,17 @@ export function createProcessor(deps: ProcessorDeps) {
     // window) checks before it waits, and that round trip overlaps other calls.
     const early = deps.paced ? undefined : await reserve();
     const outcome = await deps.inFlight(async (): Promise<Outcome | 'already_sent'> => {
-      // Fetched ahead and not started: back to the queue as it was, for the next worker.
-      if (deps.shutdown() !== 'running') await giveBack(job, token);
+      // Fetched ahead and not started: back to the queue as it was.
+      if (deps.state() !== 'running') await giveBack(job, token);
       // Checked before it waited, it may have waited into a pause after a 429: it goes back.
       if (early === 'granted' && limiter.pausedFor() > 0) throw new RateLimitError();
       const slot = early ?? (await reserve());
       if (slot === 'already_sent') return slot;
       try {
-        return await deps.client.emailSeal(data.orderId, data.recipient);
+        const answer = await deps.client.emailSeal(data.orderId, data.recipient);
+        // A refused key stops this process's requests before the slot goes to another job.
+        if (answer.kind === 'denied') await deps.onHalt(answer);
+        return answer;
       } finally {
         // The request counts from its answer on, before the slot goes to the next job.
         if (deps.paced) await limiter.settle(member);
@@ -88,7 +94,7 @@ export function createProcessor(deps: ProcessorDeps) {
       return { status: 'already_sent' };
     }
 
-    if (outcome.kind === 'transient' && deps.shutdown() === 'cut') await giveBack(job, token);
+    if (outcome.kind === 'transient' && deps.state() === 'cut') await giveBack(job, token);
 
     const attempts = job.attemptsMade + 1;
     switch (outcome.kind) {
@@ -114,7 +120,6 @@ export function createProcessor(deps: ProcessorDeps) {
           { status: outcome.status, code: outcome.error.code },
           'CertCentral refused the request: lanes stopped',
         );
-        await deps.onHalt(outcome);
         throw new RateLimitError();
       }
       case 'permanent': {

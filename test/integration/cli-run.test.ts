@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOrderSet } from '../../src/simulator/order-set.js';
 import { type Simulator, startSimulator } from '../../src/simulator/server.js';
 import { sealmail } from '../helpers/cli.js';
+import { seeded } from '../helpers/random.js';
 import { dropPrefix, dumpPrefix, redisUrl, testPrefix, testRedis } from '../helpers/redis.js';
 
 const KEY = 'e2e-key-7f3a9c';
@@ -42,6 +43,8 @@ describe('sealmail run, end to end against the simulator with faults on', () => 
       orders: parseOrderSet('1-10000'),
       failRate: 0.1,
       resetRate: 0.03,
+      // Repeatable faults: the first requests always include 500s, 503s and resets.
+      random: seeded(7),
       limits: [{ max: 60, windowMs: 1_000 }],
       recipientLimits: [{ max: 25, windowMs: 1_000 }],
     });

@@ -14,6 +14,7 @@ import {
   startSimulator,
 } from '../../src/simulator/server.js';
 import { collect, csv, waitForBatch } from '../helpers/batch.js';
+import { seeded } from '../helpers/random.js';
 import { dropPrefix, testConfig, testPrefix } from '../helpers/redis.js';
 
 const KEY = 'pipeline-test-key';
@@ -190,7 +191,8 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     const { halt } = await bad.halted;
     await bad.close();
     expect(halt).toMatchObject({ status: 403, code: 'access_denied|access_denied_invalid_key' });
-    expect(sim.stats().requests).toBeLessThanOrEqual(8);
+    // Only the requests already in flight at the first refusal: 2 lanes × SEAL_CONCURRENCY.
+    expect(sim.stats().requests).toBeLessThanOrEqual(4);
     expect(await runtime.queues.throttled.isPaused()).toBe(true);
     expect(await runtime.queues.direct.isPaused()).toBe(true);
     const waiting = [
@@ -209,11 +211,3 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     expect(sim.deliveries()).toHaveLength(40);
   });
 });
-
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
