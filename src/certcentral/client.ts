@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got, RequestError } from 'got';
@@ -17,7 +18,7 @@ export interface ClientOptions {
 export interface CertCentralClient {
   /** POSTs order/certificate/{id}/site-seal/email-seal; never throws for HTTP or network trouble. */
   emailSeal(orderId: OrderId, recipient: string | undefined): Promise<Outcome>;
-  /** Cuts off every request in flight: each ends as a transient `aborted` outcome. */
+  /** Cuts off every request in flight, and any made later: each ends as a transient `aborted` outcome. */
   abortAll(): void;
   close(): void;
 }
@@ -35,7 +36,9 @@ export function createClient(options: ClientOptions): CertCentralClient {
     agent,
   });
 
-  let aborter = new AbortController();
+  // One signal for every request: once aborted, later requests are cut off at once too.
+  const aborter = new AbortController();
+  setMaxListeners(0, aborter.signal);
 
   return {
     async emailSeal(orderId, recipient) {
@@ -60,7 +63,6 @@ export function createClient(options: ClientOptions): CertCentralClient {
     },
     abortAll() {
       aborter.abort();
-      aborter = new AbortController();
     },
     close() {
       agent.http.destroy();

@@ -24,10 +24,11 @@ export interface DashboardOptions {
   readonly token: string;
   /** Refuse every write, bull-board's included. @defaultValue false */
   readonly readOnly: boolean;
+  /** The largest CSV `POST /api/batches` takes, in bytes. @defaultValue 1 GiB */
+  readonly maxUploadBytes?: number;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
 /** The dashboard: batch pages, the JSON API, bull-board under /queues, /metrics, /healthz. */
 export async function buildDashboard(
@@ -84,7 +85,8 @@ export async function buildDashboard(
     ['text/csv', 'text/plain', 'application/octet-stream'],
     (_req, payload, done) => done(null, payload),
   );
-  await app.register(multipart, { limits: { fileSize: MAX_UPLOAD_BYTES, files: 1 } });
+  const maxUploadBytes = options.maxUploadBytes ?? 1024 * 1024 * 1024;
+  await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1 } });
 
   app.get('/healthz', async (_request, reply) => {
     try {
@@ -140,6 +142,7 @@ export async function buildDashboard(
       reply,
       await createBatch(runtime, {
         csv,
+        maxBytes: maxUploadBytes,
         batchId: query.batch,
         source: query.source ?? upload?.filename,
         resend: query.resend === 'true',

@@ -128,6 +128,8 @@ export class LaneLimiter {
     random = Math.random(),
   ): Promise<PauseDecision> {
     const { backoff, adaptive } = this.options;
+    // At once, before the round trip: no other job of this process starts a request meanwhile.
+    this.heardOfPause(backoff.baseMs);
     const [delayMs, streak, started, adaptiveMax] = await this.commands.sealmailPause(
       this.keys.lane(this.lane),
       this.keys.bullLimiter(this.lane),
@@ -167,12 +169,7 @@ export class LaneLimiter {
 
   /** Remembers why the lane was stopped (the queue itself is paused by the caller). */
   async halt(status: number, error: ApiError): Promise<LaneHalt> {
-    const halt: LaneHalt = {
-      reason: `${error.code}${error.message ? `: ${error.message}` : ''}`,
-      status,
-      code: error.code,
-      at: Date.now(),
-    };
+    const halt = laneHalt(status, error);
     await this.redis.hset(this.keys.lane(this.lane), 'halt', JSON.stringify(halt));
     return halt;
   }
@@ -189,6 +186,16 @@ export class LaneLimiter {
   async stats(): Promise<LaneStats> {
     return readLaneStats(this.redis, this.keys, this.lane, this.options.adaptive.windowMs);
   }
+}
+
+/** Why a lane stopped: CertCentral refused the key. */
+export function laneHalt(status: number, error: ApiError): LaneHalt {
+  return {
+    reason: `${error.code}${error.message ? `: ${error.message}` : ''}`,
+    status,
+    code: error.code,
+    at: Date.now(),
+  };
 }
 
 /** A lane's counters and state, for status, the dashboard and metrics. */

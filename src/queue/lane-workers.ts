@@ -4,7 +4,7 @@ import { createClient } from '../certcentral/client.js';
 import type { ApiError } from '../certcentral/outcome.js';
 import { requireApiKey } from '../config.js';
 import { backoffDelay } from '../limits/backoff.js';
-import { type LaneHalt, LaneLimiter } from '../limits/lane-limiter.js';
+import { type LaneHalt, LaneLimiter, laneHalt } from '../limits/lane-limiter.js';
 import { formatWindows, withMargin } from '../limits/windows.js';
 import type { Runtime } from '../runtime.js';
 import { LANES, type Lane } from './lanes.js';
@@ -88,7 +88,16 @@ export async function startLaneWorkers(
       onHalt: async (denied) => {
         // Before any round trip: no job of this process starts another request.
         if (state === 'running') state = 'halted';
-        signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
+        try {
+          signalHalt({ lane, halt: await haltAll(denied.status, denied.error) });
+        } catch (error) {
+          // The process stops all the same; the next start finds the lanes running.
+          logger.error(
+            { lane, err: (error as Error).message },
+            'could not record the refused key in Redis',
+          );
+          signalHalt({ lane, halt: laneHalt(denied.status, denied.error) });
+        }
       },
     });
     const worker = new Worker(lane, processor, {

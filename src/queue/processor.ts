@@ -7,7 +7,7 @@ import type { BatchStore } from '../batches/store.js';
 import type { CertCentralClient } from '../certcentral/client.js';
 import type { Outcome } from '../certcentral/outcome.js';
 import type { Config } from '../config.js';
-import type { LaneLimiter } from '../limits/lane-limiter.js';
+import type { LaneLimiter, PauseDecision } from '../limits/lane-limiter.js';
 import type { Logger } from '../logger.js';
 import { jobSchema, type SealJob } from './job-schema.js';
 import type { RedisKeys, SentMarker } from './keys.js';
@@ -71,6 +71,7 @@ export function createProcessor(deps: ProcessorDeps) {
     // reservation is the send time. An unpaced lane (the marker and, after a 429, the adaptive
     // window) checks before it waits, and that round trip overlaps other calls.
     const early = deps.paced ? undefined : await reserve();
+    let pause: PauseDecision | undefined;
     const outcome = await deps.inFlight(async (): Promise<Outcome | 'already_sent'> => {
       // Fetched ahead and not started: back to the queue as it was.
       if (deps.state() !== 'running') await giveBack(job, token);
@@ -80,8 +81,9 @@ export function createProcessor(deps: ProcessorDeps) {
       if (slot === 'already_sent') return slot;
       try {
         const answer = await deps.client.emailSeal(data.orderId, data.recipient);
-        // A refused key stops this process's requests before the slot goes to another job.
+        // A refused key or a 429 stops the next requests before the slot goes to another job.
         if (answer.kind === 'denied') await deps.onHalt(answer);
+        if (answer.kind === 'rateLimited') pause = await limiter.pauseAfter429(answer.retryAfterMs);
         return answer;
       } finally {
         // The request counts from its answer on, before the slot goes to the next job.
@@ -105,7 +107,7 @@ export function createProcessor(deps: ProcessorDeps) {
         return { status: 'sent', http: outcome.status };
       }
       case 'rateLimited': {
-        const pause = await limiter.pauseAfter429(outcome.retryAfterMs);
+        if (!pause) throw new Error('a 429 without its pause');
         await store.countRateLimited(data.batch, pause.started);
         if (pause.started) {
           log.warn(

@@ -137,6 +137,38 @@ describe('the dashboard API, on a real Redis', () => {
     expect(batch.json()).toMatchObject({ id: 'b2', source: 'up.csv', total: 5 });
   });
 
+  it('refuses a CSV over the upload limit with a 413, as a body or a multipart upload', async () => {
+    const small = await buildDashboard(runtime, {
+      token: TOKEN,
+      readOnly: false,
+      maxUploadBytes: 100,
+    });
+    try {
+      const big = `order_id\n${Array.from({ length: 40 }, (_, i) => `${1_000 + i}\n`).join('')}`;
+      expect(big.length).toBeGreaterThan(100);
+      const boundary = '----sealmail';
+      for (const [batch, headers, payload] of [
+        ['big-body', { 'content-type': 'text/csv' }, big],
+        [
+          'big-upload',
+          { 'content-type': `multipart/form-data; boundary=${boundary}` },
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n${big}\r\n--${boundary}--\r\n`,
+        ],
+      ] as const) {
+        const res = await small.inject({
+          method: 'POST',
+          url: `/api/batches?batch=${batch}`,
+          headers: { ...bearer, ...headers },
+          payload,
+        });
+        expect(res.statusCode, batch).toBe(413);
+        expect(await runtime.store.get(batch)).toBeUndefined();
+      }
+    } finally {
+      await small.close();
+    }
+  });
+
   it('refuses a CSV without an order column with a 400 and leaves no batch behind', async () => {
     const res = await app.inject({
       method: 'POST',

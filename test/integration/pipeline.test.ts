@@ -131,7 +131,7 @@ describe('the pipeline: producer → lanes → CertCentral (simulator)', () => {
     const pauseEnd = Number(lane.pausedUntil);
     const pauseStart = pauseEnd - Number(lane.lastPauseMs);
     // A request that passed its check as the pause began may arrive just after it.
-    const during = sim.deliveries().filter((d) => d.at > pauseStart + 100 && d.at < pauseEnd);
+    const during = sim.deliveries().filter((d) => d.at > pauseStart + 30 && d.at < pauseEnd);
     expect(during).toEqual([]);
   });
 

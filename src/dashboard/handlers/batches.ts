@@ -71,7 +71,10 @@ export async function retryBatch(runtime: Runtime, id: string): Promise<HandlerR
 }
 
 export interface CreateBatchInput {
-  readonly csv: Readable;
+  /** The CSV; a multipart file stream says `truncated` when it hit its size limit. */
+  readonly csv: Readable & { readonly truncated?: boolean };
+  /** The largest CSV taken, in bytes. @defaultValue no limit */
+  readonly maxBytes?: number;
   readonly batchId?: string | undefined;
   readonly source?: string | undefined;
   readonly resend?: boolean;
@@ -96,8 +99,21 @@ export async function createBatch(
   const source = (input.source ?? 'upload').replace(/[^\w .-]/g, '_').slice(0, 100) || 'upload';
   const dir = await mkdtemp(join(tmpdir(), 'sealmail-upload-'));
   const file = join(dir, 'upload.csv');
+  const tooLarge = () =>
+    errorResult(413, 'too_large', `the CSV is larger than ${input.maxBytes} bytes`);
   try {
-    await pipeline(input.csv, createWriteStream(file, { mode: 0o600 }));
+    let bytes = 0;
+    const limit = input.maxBytes ?? Number.POSITIVE_INFINITY;
+    const counted = async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        bytes += chunk.length;
+        if (bytes > limit) throw new UploadTooLarge();
+        yield chunk;
+      }
+    };
+    await pipeline(input.csv, counted, createWriteStream(file, { mode: 0o600 }));
+    // A multipart stream stops quietly at its limit: the last row may be cut short.
+    if (input.csv.truncated) return tooLarge();
     const summary = await enqueueBatch(runtime, {
       input: file,
       batchId,
@@ -106,6 +122,7 @@ export async function createBatch(
     });
     return ok(summary, 201);
   } catch (error) {
+    if (error instanceof UploadTooLarge) return tooLarge();
     // The file's name is ours, not the caller's: keep it out of the answer.
     if (error instanceof UsageError)
       return errorResult(400, 'invalid_csv', error.message.replace(`${file}: `, ''));
@@ -114,6 +131,8 @@ export async function createBatch(
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+class UploadTooLarge extends Error {}
 
 async function withBatch(
   runtime: Runtime,
