@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
 import { collect, csv, waitForBatch } from '../helpers/batch.js';
@@ -89,8 +89,7 @@ describe('SIGTERM with calls that outlast the grace period', () => {
     });
 
     await rig.startWorker(env);
-    const deadline = Date.now() + 20_000;
-    while (sim.stats().inFlight < 16 && Date.now() < deadline) await sleep(20);
+    await vi.waitUntil(() => sim.stats().inFlight >= 16, { timeout: 20_000, interval: 20 });
     const inFlightAtSignal = sim.stats().inFlight;
     const signalledAt = Date.now();
     const code = await rig.stopWorker();

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
 import { collect, csv, waitForBatch } from '../helpers/batch.js';
@@ -25,11 +24,10 @@ describe('a row whose job keeps dying with its worker', () => {
     const kills = MAX_STALLS + 1;
     for (let kill = 1; kill <= kills; kill++) {
       await rig.startWorker(env);
-      const deadline = Date.now() + 30_000;
-      while (sim.stats().requests < kill * 2) {
-        if (Date.now() > deadline) throw new Error(`no request in flight before kill ${kill}`);
-        await sleep(20);
-      }
+      await vi.waitUntil(() => sim.stats().requests >= kill * 2, {
+        timeout: 30_000,
+        interval: 20,
+      });
       await rig.stopWorker('SIGKILL');
     }
     await rig.startWorker(env);

@@ -2,17 +2,13 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ORDER_COLUMNS, RECIPIENT_COLUMNS } from '../../src/csv/columns.js';
-import { type ParsedRow, readRows } from '../../src/csv/read-rows.js';
+import type { ParsedRow } from '../../src/csv/read-rows.js';
 import { recipientProblem } from '../../src/csv/row-schema.js';
 import { UsageError } from '../../src/errors.js';
+import { type ReadOutcome, readAllRows } from '../helpers/read-rows.js';
 
 /** A small input that takes longer than this to read counts as a hang. */
 const HANG_MS = 2_000;
-
-interface Outcome {
-  rows: ParsedRow[];
-  error: unknown;
-}
 
 /** Cuts the bytes at the given points, so the parser also sees awkward chunk boundaries. */
 function chunksOf(bytes: Buffer, cuts: readonly number[]): Buffer[] {
@@ -28,30 +24,16 @@ function chunksOf(bytes: Buffer, cuts: readonly number[]): Buffer[] {
   return chunks;
 }
 
-/** Reads the bytes with readRows, keeping the rows yielded before any error; fails on a hang. */
-async function read(bytes: Buffer, cuts: readonly number[] = []): Promise<Outcome> {
-  const rows: ParsedRow[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<'hung'>((resolve) => {
-    timer = setTimeout(() => resolve('hung'), HANG_MS);
-  });
-  const drain = (async () => {
-    for await (const row of readRows(Readable.from(chunksOf(bytes, cuts)))) rows.push(row);
-  })();
-  try {
-    const result = await Promise.race([drain.then(() => 'done' as const), hung]);
-    if (result === 'hung') throw new Error(`readRows hung on ${JSON.stringify(bytes.toString())}`);
-    return { rows, error: undefined };
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('readRows hung')) throw error;
-    return { rows, error };
-  } finally {
-    clearTimeout(timer);
-  }
+/** Reads the bytes, cut into chunks at `cuts`, with readRows; fails on a hang. */
+function read(bytes: Buffer, cuts: readonly number[] = []): Promise<ReadOutcome> {
+  return readAllRows(
+    Readable.from(chunksOf(bytes, cuts)),
+    HANG_MS,
+    JSON.stringify(bytes.toString()),
+  );
 }
 
-/** The invariants of any outcome, valid input or not. */
-function checkOutcome({ rows, error }: Outcome): void {
+function checkOutcome({ rows, error }: ReadOutcome): void {
   if (error !== undefined) {
     if (!(error instanceof UsageError)) throw error;
     expect(error.message).not.toMatch(/[\r\n]/);

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_RECORD_BYTES, type ParsedRow, readRows } from '../../src/csv/read-rows.js';
+import { MAX_RECORD_BYTES, type ParsedRow } from '../../src/csv/read-rows.js';
 import { recipientProblem } from '../../src/csv/row-schema.js';
 import { UsageError } from '../../src/errors.js';
 import { type PlannedRow, planRows } from '../../src/queue/producer.js';
+import { type ReadOutcome, readAllRows } from '../helpers/read-rows.js';
 
 /**
  * The hostile corpus: test/fixtures/hostile/*.csv, written by test/fixtures/make-hostile.mjs
@@ -36,30 +37,8 @@ const FILES = readdirSync(HOSTILE)
 /** Long enough for a 10 MB file, short enough that a hang fails instead of stalling the run. */
 const HANG_MS = 20_000;
 
-interface Outcome {
-  rows: ParsedRow[];
-  error: unknown;
-}
-
-/** Drains readRows, keeping the rows yielded before any error, and fails on a hang. */
-async function drain(path: string): Promise<Outcome> {
-  const rows: ParsedRow[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`readRows hung on ${path}`)), HANG_MS);
-  });
-  const read = (async () => {
-    for await (const row of readRows(path)) rows.push(row);
-  })();
-  try {
-    await Promise.race([read, hung]);
-    return { rows, error: undefined };
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('readRows hung')) throw error;
-    return { rows, error };
-  } finally {
-    clearTimeout(timer);
-  }
+function drain(path: string): Promise<ReadOutcome> {
+  return readAllRows(path, HANG_MS, path);
 }
 
 // Built from a string: a control-character class is the point here (as in row-schema.ts).
