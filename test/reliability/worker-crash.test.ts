@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LANES } from '../../src/queue/lanes.js';
 import { enqueueBatch } from '../../src/queue/producer.js';
 import { collect, csv, waitForBatch } from '../helpers/batch.js';
@@ -33,16 +33,14 @@ describe('a worker killed with SIGKILL in the middle of a batch', () => {
     // Jobs active at a kill: requests in flight, answers not recorded yet, jobs fetched ahead.
     const activeAtKills: number[] = [];
     const requestsInFlightAtKills: number[] = [];
-    // Each kill lands mid-work: once the new worker has sent something, at a random moment.
+    // Each kill lands mid-work: once the new worker has sent something, at a random moment
+    // when it has a request in flight (not while the windows hold the lanes).
     const startWorking = async () => {
       const before = sim.stats().requests;
       await rig.startWorker(env);
-      const deadline = Date.now() + 30_000;
-      while (sim.stats().requests === before) {
-        if (Date.now() > deadline) throw new Error('the worker sent nothing within 30 s');
-        await sleep(10);
-      }
+      await vi.waitUntil(() => sim.stats().requests > before, { timeout: 30_000, interval: 10 });
       await sleep(100 + Math.random() * 500);
+      await vi.waitUntil(() => sim.stats().inFlight > 0, { timeout: 10_000, interval: 1 });
     };
     await startWorking();
     for (let kill = 0; kill < KILLS; kill++) {
